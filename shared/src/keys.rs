@@ -1,0 +1,247 @@
+//! Keys (SPEC §2): WIF private keys, prefixed public keys and the null key.
+//!
+//! A [`PrivateKey`] keeps its 32 secret bytes in a [`SecretBox`], wiped on drop; its `Debug` is
+//! redacted and it has no `Display`, `Clone` or `Serialize`. The only ways to the bytes are
+//! [`PrivateKey::sign_digest`] (in [`crate::signature`]) and the explicit [`PrivateKey::to_wif`].
+
+use std::fmt;
+
+use ripemd::Ripemd160;
+use secrecy::{ExposeSecret, SecretBox};
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::KeyError;
+
+/// The WIF version byte for Steem-family private keys.
+const WIF_VERSION: u8 = 0x80;
+
+/// A secp256k1 private key. Wiped on drop, never printed.
+pub struct PrivateKey {
+    secret: SecretBox<[u8; 32]>,
+}
+
+impl PrivateKey {
+    /// Decodes a WIF strictly (SPEC §2.1): 37 bytes, version 0x80, double-SHA256 checksum,
+    /// 1 ≤ secret < n. Surrounding whitespace is ignored; nothing of the input reaches an error.
+    pub fn from_wif(wif: &str) -> Result<Self, KeyError> {
+        let decoded = Zeroizing::new(
+            bs58::decode(wif.trim())
+                .into_vec()
+                .map_err(|_| KeyError::WifBase58)?,
+        );
+        if decoded.len() != 37 {
+            return Err(KeyError::WifLength(decoded.len()));
+        }
+        if decoded[0] != WIF_VERSION {
+            return Err(KeyError::WifVersion(decoded[0]));
+        }
+        let checksum = Sha256::digest(Sha256::digest(&decoded[..33]));
+        if checksum[..4] != decoded[33..] {
+            return Err(KeyError::WifChecksum);
+        }
+        let secret = SecretBox::init_with_mut(|bytes: &mut [u8; 32]| {
+            bytes.copy_from_slice(&decoded[1..33]);
+        });
+        Self::from_secret(secret)
+    }
+
+    /// Wraps 32 secret bytes, refusing 0 and values ≥ n.
+    pub fn from_secret(secret: SecretBox<[u8; 32]>) -> Result<Self, KeyError> {
+        let key = PrivateKey { secret };
+        // Validate once here so every later use of the bytes can rely on it.
+        key.with_secret_key(|_| ())?;
+        Ok(key)
+    }
+
+    /// Encodes the key as WIF. The result is the secret: it is wiped when dropped.
+    pub fn to_wif(&self) -> Zeroizing<String> {
+        let mut payload = Zeroizing::new([0u8; 37]);
+        payload[0] = WIF_VERSION;
+        payload[1..33].copy_from_slice(self.secret.expose_secret());
+        let checksum = Sha256::digest(Sha256::digest(&payload[..33]));
+        payload[33..].copy_from_slice(&checksum[..4]);
+        Zeroizing::new(bs58::encode(&payload[..]).into_string())
+    }
+
+    /// The matching compressed public key.
+    pub fn public_key(&self) -> PublicKey {
+        // from_secret validated the scalar, so the closure always runs; the fallback is the null
+        // key, which no account can have as its active key, so a mistake could not sign anything.
+        self.with_secret_key(|sk| PublicKey(sk.public_key().serialize()))
+            .unwrap_or(PublicKey::NULL)
+    }
+
+    /// Runs `f` with a libsecp256k1 key built from the secret, then erases that copy.
+    pub(crate) fn with_secret_key<R>(
+        &self,
+        f: impl FnOnce(&secp256k1::SecretKey) -> R,
+    ) -> Result<R, KeyError> {
+        let mut sk = secp256k1::SecretKey::from_secret_bytes(*self.secret.expose_secret())
+            .map_err(|_| KeyError::WifScalar)?;
+        let result = f(&sk);
+        sk.non_secure_erase();
+        Ok(result)
+    }
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKey([REDACTED])")
+    }
+}
+
+/// A public key: 33 bytes, either a compressed secp256k1 point or the null key (33 zero bytes).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PublicKey([u8; 33]);
+
+impl PublicKey {
+    /// The chain's null key: 33 zero bytes, not a curve point. A witness with this signing key
+    /// is left out of the schedule (SPEC §2.3).
+    pub const NULL: PublicKey = PublicKey([0; 33]);
+
+    /// Accepts the null key or a valid compressed point.
+    pub fn from_bytes(bytes: [u8; 33]) -> Result<Self, KeyError> {
+        let key = PublicKey(bytes);
+        if !key.is_null() && secp256k1::PublicKey::from_slice(&bytes).is_err() {
+            return Err(KeyError::PublicKeyPoint);
+        }
+        Ok(key)
+    }
+
+    /// Whether this is the null key.
+    pub fn is_null(&self) -> bool {
+        *self == Self::NULL
+    }
+
+    /// The 33 bytes written on the wire.
+    pub fn as_bytes(&self) -> &[u8; 33] {
+        &self.0
+    }
+
+    /// Parses `<prefix><base58(key33 ‖ ripemd160(key33)[..4])>` (SPEC §2.2).
+    pub fn parse(text: &str, prefix: &str) -> Result<Self, KeyError> {
+        let body = text
+            .strip_prefix(prefix)
+            .ok_or_else(|| KeyError::PublicKeyPrefix {
+                expected: prefix.to_owned(),
+            })?;
+        let decoded = bs58::decode(body)
+            .into_vec()
+            .map_err(|_| KeyError::PublicKeyBase58)?;
+        if decoded.len() != 37 {
+            return Err(KeyError::PublicKeyLength(decoded.len()));
+        }
+        let mut bytes = [0u8; 33];
+        bytes.copy_from_slice(&decoded[..33]);
+        if checksum(&bytes) != decoded[33..] {
+            return Err(KeyError::PublicKeyChecksum);
+        }
+        Self::from_bytes(bytes)
+    }
+
+    /// The string form with the given prefix.
+    pub fn to_string_with_prefix(&self, prefix: &str) -> String {
+        let mut payload = [0u8; 37];
+        payload[..33].copy_from_slice(&self.0);
+        payload[33..].copy_from_slice(&checksum(&self.0));
+        format!("{prefix}{}", bs58::encode(payload).into_string())
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_null() {
+            f.write_str("PublicKey(null)")
+        } else {
+            write!(f, "PublicKey({})", hex::encode(self.0))
+        }
+    }
+}
+
+/// The first 4 bytes of RIPEMD160(key33).
+fn checksum(key: &[u8; 33]) -> [u8; 4] {
+    let hash = Ripemd160::digest(key);
+    [hash[0], hash[1], hash[2], hash[3]]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const WIF0: &str = "5K5WrHCEqHdoiaWjbwBedbYnu9vA8BUPBMRsbkggk2FbhTsFVJP";
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let key = PrivateKey::from_wif(WIF0).ok();
+        let shown = format!("{key:?}");
+        assert!(shown.contains("REDACTED"));
+        assert!(!shown.contains("a6465f50"), "{shown}");
+        assert!(!shown.contains(WIF0));
+    }
+
+    #[test]
+    fn wif_round_trips() {
+        let key = PrivateKey::from_wif(WIF0).ok();
+        assert_eq!(key.map(|k| k.to_wif().to_string()).as_deref(), Some(WIF0));
+    }
+
+    #[test]
+    fn refuses_zero_and_order_secrets() {
+        let zero = SecretBox::new(Box::new([0u8; 32]));
+        assert_eq!(
+            PrivateKey::from_secret(zero).err(),
+            Some(KeyError::WifScalar)
+        );
+        let n = hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
+            .unwrap_or_default();
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(&n);
+        let order = SecretBox::new(Box::new(bytes));
+        assert_eq!(
+            PrivateKey::from_secret(order).err(),
+            Some(KeyError::WifScalar)
+        );
+    }
+
+    #[test]
+    fn null_key_parses_with_any_prefix_and_is_null() {
+        let key = PublicKey::parse("VIT1111111111111111111111111111111114T1Anm", "VIT");
+        assert_eq!(key, Ok(PublicKey::NULL));
+        assert_eq!(
+            PublicKey::NULL.to_string_with_prefix("STM"),
+            "STM1111111111111111111111111111111114T1Anm"
+        );
+    }
+
+    #[test]
+    fn refuses_a_non_point() {
+        let mut bytes = [0u8; 33];
+        bytes[0] = 0x02;
+        bytes[32] = 0x05; // x = 5 is not on secp256k1
+        let text = PublicKey(bytes).to_string_with_prefix("VIT");
+        assert_eq!(
+            PublicKey::parse(&text, "VIT"),
+            Err(KeyError::PublicKeyPoint)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn public_key_text_round_trips(seed in prop::array::uniform32(any::<u8>())) {
+            if let Ok(key) = PrivateKey::from_secret(SecretBox::new(Box::new(seed))) {
+                let public = key.public_key();
+                let text = public.to_string_with_prefix("VIT");
+                prop_assert_eq!(PublicKey::parse(&text, "VIT"), Ok(public));
+            }
+        }
+
+        #[test]
+        fn parsers_never_panic(text in ".{0,80}") {
+            let _ = PrivateKey::from_wif(&text);
+            let _ = PublicKey::parse(&text, "VIT");
+            let _ = PublicKey::parse(&text, "");
+        }
+    }
+}

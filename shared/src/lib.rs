@@ -1,0 +1,42 @@
+//! The chain model shared by `vwf-monitor` and `vwf-signer`.
+//!
+//! Everything here is pure: no I/O, no process control, no logging subscriber. Every byte this
+//! crate produces is checked against the reference vectors in `tests/data/vectors.json` (made with
+//! beem, dhive and dsteem), see `../shared/protocol/SPEC.md` for the rules they follow.
+//!
+//! Layout, one module per idea:
+//!
+//! | module | what it holds | SPEC |
+//! |---|---|---|
+//! | [`profile`] | chain profiles VIT, STEEM, HIVE: chain id, prefixes, symbols, props layout, op tag | §1 |
+//! | [`codec`] | fc::raw primitives: little-endian integers, varint32, strings | §3 |
+//! | [`time`] | `time_point_sec` and its JSON form | §5, §6 |
+//! | [`asset`] | strict `"0.100 VIT"` parsing, formatting and the 16-byte wire form | §3.1 |
+//! | [`keys`] | WIF private keys (zeroized, never printed), public keys, the null key | §2 |
+//! | [`signature`] | compact signatures: deterministic signing, canonicality, recovery | §4 |
+//! | [`names`] | account-name and url rules | §6.3, §8 |
+//! | [`operation`] | `witness_update` and its `chain_properties` | §3.2, §3.3, §8 |
+//! | [`transaction`] | transactions, digest, id, TaPoS and expiration | §3.4, §4.1, §5 |
+//! | [`json`] | the legacy (condenser) JSON form, exact round trip | §6.1 |
+//! | [`error`] | the one error type of this crate | |
+
+pub mod asset;
+pub mod codec;
+pub mod error;
+pub mod json;
+pub mod keys;
+pub mod names;
+pub mod operation;
+pub mod profile;
+pub mod signature;
+pub mod time;
+pub mod transaction;
+
+pub use asset::{Asset, AssetSymbol};
+pub use error::{Error, KeyError, SignatureError};
+pub use keys::{PrivateKey, PublicKey};
+pub use operation::{ChainProperties, WitnessUpdate};
+pub use profile::{ChainId, ChainProfile, ProfileName, PropsLayout};
+pub use signature::{Digest, Signature};
+pub use time::TimePointSec;
+pub use transaction::{BlockId, SignedTransaction, Tapos, Transaction};

@@ -1,0 +1,139 @@
+//! Account names and witness urls (SPEC §6.3, §8).
+
+use crate::error::Error;
+
+/// Longest witness url the chain accepts, in bytes (`STEEMIT_MAX_WITNESS_URL_LENGTH`).
+pub const MAX_WITNESS_URL_LENGTH: usize = 2048;
+
+/// Refuses control characters (U+0000–U+001F, U+007F): fc's JSON parser does not decode `\b`,
+/// `\f` or `\uXXXX`, so such a string would reach the node changed and the signature would fail.
+pub fn check_no_control_characters(text: &str) -> Result<(), Error> {
+    match text.chars().find(|c| c.is_ascii_control()) {
+        Some(c) => Err(Error::ControlCharacter { code: u32::from(c) }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a Steem-family account name: 3–16 bytes of dot-separated labels, each at least 3
+/// long, starting with a-z, ending with a-z or 0-9, with a-z, 0-9 or `-` between
+/// (steemd `is_valid_account_name`).
+pub fn check_account_name(name: &str) -> Result<(), Error> {
+    let refuse = |reason| Error::AccountName {
+        name: name.to_owned(),
+        reason,
+    };
+    if name.len() < 3 {
+        return Err(refuse("shorter than 3 characters"));
+    }
+    if name.len() > 16 {
+        return Err(refuse("longer than 16 characters"));
+    }
+    for label in name.split('.') {
+        let bytes = label.as_bytes();
+        let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
+            return Err(refuse("empty label between dots"));
+        };
+        if bytes.len() < 3 {
+            return Err(refuse(
+                "each dot-separated part needs at least 3 characters",
+            ));
+        }
+        if !first.is_ascii_lowercase() {
+            return Err(refuse("each part must start with a lowercase letter"));
+        }
+        if !(last.is_ascii_lowercase() || last.is_ascii_digit()) {
+            return Err(refuse(
+                "each part must end with a lowercase letter or digit",
+            ));
+        }
+        let middle_ok = bytes[1..bytes.len() - 1]
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+        if !middle_ok {
+            return Err(refuse(
+                "only lowercase letters, digits, '-' and '.' are allowed",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a witness url: non-empty, at most 2048 bytes, no control characters.
+pub fn check_witness_url(url: &str) -> Result<(), Error> {
+    if url.is_empty() {
+        return Err(Error::Url {
+            reason: "must not be empty (the chain rejects an empty witness url)".into(),
+        });
+    }
+    if url.len() > MAX_WITNESS_URL_LENGTH {
+        return Err(Error::Url {
+            reason: format!(
+                "{} bytes is longer than the chain's limit of {MAX_WITNESS_URL_LENGTH}",
+                url.len()
+            ),
+        });
+    }
+    check_no_control_characters(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_valid_names() {
+        for name in [
+            "abc",
+            "vit-test-witness",
+            "a12",
+            "foo.bar",
+            "abc.def.ghi",
+            "a-b-c",
+            "abcdefghijklmnop",
+        ] {
+            assert!(check_account_name(name).is_ok(), "{name} refused");
+        }
+    }
+
+    #[test]
+    fn refuses_invalid_names() {
+        for name in [
+            "",
+            "ab",
+            "abcdefghijklmnopq",
+            "Abc",
+            "1abc",
+            "abc-",
+            "ab.cde",
+            "abc..def",
+            ".abc",
+            "abc.",
+            "ab_c",
+            "abc def",
+            "abç",
+            "-abc",
+        ] {
+            assert!(check_account_name(name).is_err(), "{name} accepted");
+        }
+    }
+
+    #[test]
+    fn url_rules() {
+        assert!(check_witness_url("No website yet").is_ok());
+        assert!(check_witness_url("https://example.com/café").is_ok());
+        assert!(check_witness_url("").is_err());
+        assert!(check_witness_url("a\u{8}b").is_err());
+        assert!(check_witness_url("a\u{7f}b").is_err());
+        assert!(check_witness_url(&"a".repeat(2048)).is_ok());
+        assert!(check_witness_url(&"a".repeat(2049)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn checks_never_panic(text in ".{0,40}") {
+            let _ = check_account_name(&text);
+            let _ = check_witness_url(&text);
+        }
+    }
+}
