@@ -1,0 +1,1 @@
+//! JSON-RPC client for Steem-family nodes (placeholder until the client lands).

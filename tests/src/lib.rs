@@ -1,0 +1,1 @@
+//! Test support for vit-witness-failover (placeholder until the simulator lands).
