@@ -1,0 +1,46 @@
+//! `vwf-signer key …`: key tools.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::{ProfileArg, print_line};
+use crate::error::Error;
+use crate::input::read_wif_file;
+
+/// Key subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print the public key of a WIF private key file.
+    Pub(PubArgs),
+}
+
+impl KeyCommand {
+    /// Runs the chosen key subcommand.
+    pub fn run(self) -> Result<(), Error> {
+        match self {
+            KeyCommand::Pub(args) => args.run(),
+        }
+    }
+}
+
+/// Arguments of `key pub`.
+#[derive(Debug, Args)]
+pub struct PubArgs {
+    #[command(flatten)]
+    profile: ProfileArg,
+    /// File holding the WIF private key; must not be accessible by group or others.
+    #[arg(long, value_name = "FILE")]
+    wif_file: PathBuf,
+}
+
+impl PubArgs {
+    fn run(self) -> Result<(), Error> {
+        let key = read_wif_file(&self.wif_file)?;
+        let profile = self.profile.profile();
+        print_line(
+            &key.public_key()
+                .to_string_with_prefix(&profile.address_prefix),
+        )
+    }
+}

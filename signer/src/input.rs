@@ -1,0 +1,157 @@
+//! Reading what the operator hands in: transactions (file or stdin, size-capped) and WIF key
+//! files (permission-checked, read into wiped memory).
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use vwf_shared::PrivateKey;
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+
+/// Largest transaction input accepted. A witness_update is well under 4 KiB of JSON.
+pub const MAX_TRANSACTION_BYTES: usize = 1 << 20;
+
+/// Largest key file accepted. A WIF is 51 characters.
+const MAX_KEY_FILE_BYTES: usize = 1024;
+
+/// Reads a whole transaction from `path`, or from stdin when it is `-`.
+pub fn read_transaction(path: &Path) -> Result<String, Error> {
+    let (what, reader): (String, Box<dyn Read>) = if path == Path::new("-") {
+        ("standard input".into(), Box::new(io::stdin().lock()))
+    } else {
+        let file = File::open(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        (path.display().to_string(), Box::new(file))
+    };
+    let mut text = String::new();
+    reader
+        .take(MAX_TRANSACTION_BYTES as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|source| Error::Read {
+            path: PathBuf::from(&what),
+            source,
+        })?;
+    if text.len() > MAX_TRANSACTION_BYTES {
+        return Err(Error::TooLarge {
+            what,
+            limit: MAX_TRANSACTION_BYTES,
+        });
+    }
+    Ok(text)
+}
+
+/// Reads a WIF private key from a file that only its owner can access.
+///
+/// The file's content lives only in wiped buffers; errors name the file and the rule, never
+/// the content.
+pub fn read_wif_file(path: &Path) -> Result<PrivateKey, Error> {
+    let read_error = |source| Error::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(read_error)?;
+    check_private(path, &file)?;
+    let mut text = Zeroizing::new(String::with_capacity(MAX_KEY_FILE_BYTES + 1));
+    file.take(MAX_KEY_FILE_BYTES as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(read_error)?;
+    if text.len() > MAX_KEY_FILE_BYTES {
+        return Err(Error::TooLarge {
+            what: path.display().to_string(),
+            limit: MAX_KEY_FILE_BYTES,
+        });
+    }
+    PrivateKey::from_wif(&text).map_err(|source| Error::KeyFile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Refuses a key file with any group or other permission bit.
+#[cfg(unix)]
+fn check_private(path: &Path, file: &File) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file
+        .metadata()
+        .map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::KeyFilePermissions {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path, _file: &File) -> Result<(), Error> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    const WIF0: &str = "5K5WrHCEqHdoiaWjbwBedbYnu9vA8BUPBMRsbkggk2FbhTsFVJP";
+
+    fn key_file(content: &str, mode: u32) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+        file.write_all(content.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("{e}"));
+        file
+    }
+
+    #[test]
+    fn reads_a_private_wif_file_with_trailing_newline() {
+        let file = key_file(&format!("{WIF0}\n"), 0o600);
+        let key = read_wif_file(file.path());
+        assert!(key.is_ok(), "{key:?}");
+    }
+
+    #[test]
+    fn refuses_group_or_world_accessible_files() {
+        for mode in [0o640, 0o604, 0o660, 0o620] {
+            let file = key_file(WIF0, mode);
+            let error = read_wif_file(file.path()).err();
+            assert!(
+                matches!(error, Some(Error::KeyFilePermissions { .. })),
+                "mode {mode:o}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_errors_do_not_echo_the_file_content() {
+        let mangled = format!("{}Q", &WIF0[..WIF0.len() - 1]);
+        let file = key_file(&mangled, 0o600);
+        let message = read_wif_file(file.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("WIF checksum mismatch"), "{message}");
+        assert!(!message.contains(&mangled[..20]), "{message}");
+    }
+
+    #[test]
+    fn refuses_oversized_key_files() {
+        let file = key_file(&"5".repeat(4096), 0o600);
+        assert!(matches!(
+            read_wif_file(file.path()),
+            Err(Error::TooLarge { .. })
+        ));
+    }
+}
