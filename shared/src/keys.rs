@@ -3,13 +3,14 @@
 //! A [`PrivateKey`] keeps its 32 secret bytes in a [`SecretBox`], wiped on drop; its `Debug` is
 //! redacted and it has no `Display`, `Clone` or `Serialize`. The only ways to the bytes are
 //! [`PrivateKey::sign_digest`] (in [`crate::signature`]) and the explicit [`PrivateKey::to_wif`].
+//! A long-lived key can pin its secret's page in RAM with [`PrivateKey::lock_memory`].
 
 use std::fmt;
 
 use ripemd::Ripemd160;
-use secrecy::{ExposeSecret, SecretBox};
+use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox};
 use sha2::{Digest as _, Sha256};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::KeyError;
 
@@ -18,7 +19,26 @@ const WIF_VERSION: u8 = 0x80;
 
 /// A secp256k1 private key. Wiped on drop, never printed.
 pub struct PrivateKey {
+    // Declared before `lock` so that, even without the explicit `Drop` below, the secret would be
+    // wiped before its page is unlocked. `Drop` goes further: wipe, unlock, and only then free.
     secret: SecretBox<[u8; 32]>,
+    /// Keeps the secret's page(s) locked in RAM (mlock) while the key lives; see `lock_memory`.
+    /// `region::LockGuard` is `Send + Sync` in region 4.0.1, so `PrivateKey` stays both (a test
+    /// below asserts it).
+    lock: Option<region::LockGuard>,
+}
+
+/// The secret's page could not be locked in RAM (mlock refused).
+///
+/// Usually RLIMIT_MEMLOCK is too low (systemd `LimitMEMLOCK=`, `ulimit -l`) and the process lacks
+/// CAP_IPC_LOCK. The key still works; it may just be written to swap.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot lock the key in RAM (mlock): {reason}; raise RLIMIT_MEMLOCK (systemd LimitMEMLOCK=) or grant CAP_IPC_LOCK"
+)]
+pub struct MemoryLockError {
+    /// What the OS said.
+    pub reason: String,
 }
 
 impl PrivateKey {
@@ -48,7 +68,7 @@ impl PrivateKey {
 
     /// Wraps 32 secret bytes, refusing 0 and values ≥ n.
     pub fn from_secret(secret: SecretBox<[u8; 32]>) -> Result<Self, KeyError> {
-        let key = PrivateKey { secret };
+        let key = PrivateKey { secret, lock: None };
         // Validate once here so every later use of the bytes can rely on it.
         key.with_secret_key(|_| ())?;
         Ok(key)
@@ -72,6 +92,31 @@ impl PrivateKey {
             .unwrap_or(PublicKey::NULL)
     }
 
+    /// Locks the page(s) holding the secret in RAM so they are never swapped out.
+    ///
+    /// The secret lives in its own heap allocation, so its address does not change when the key
+    /// is moved. Calling this again once locked does nothing. On error the key is unchanged and
+    /// still usable; callers that can run without the lock should log the error and go on.
+    ///
+    /// Caveat: mlock works on whole pages and does not nest, so unlocking (when this key drops)
+    /// also unlocks anything else on the same page.
+    pub fn lock_memory(&mut self) -> Result<(), MemoryLockError> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let secret: &[u8; 32] = self.secret.expose_secret();
+        let guard = region::lock(secret.as_ptr(), secret.len()).map_err(|e| MemoryLockError {
+            reason: e.to_string(),
+        })?;
+        self.lock = Some(guard);
+        Ok(())
+    }
+
+    /// Whether [`PrivateKey::lock_memory`] succeeded for this key.
+    pub fn is_memory_locked(&self) -> bool {
+        self.lock.is_some()
+    }
+
     /// Runs `f` with a libsecp256k1 key built from the secret, then erases that copy.
     pub(crate) fn with_secret_key<R>(
         &self,
@@ -82,6 +127,15 @@ impl PrivateKey {
         let result = f(&sk);
         sk.non_secure_erase();
         Ok(result)
+    }
+}
+
+impl Drop for PrivateKey {
+    fn drop(&mut self) {
+        // Wipe while the page is still locked and allocated, then unlock; the SecretBox frees
+        // (and wipes again) afterwards. Unlocking after the free could hit an unmapped page.
+        self.secret.expose_secret_mut().zeroize();
+        drop(self.lock.take());
     }
 }
 
@@ -225,6 +279,68 @@ mod tests {
             PublicKey::parse(&text, "VIT"),
             Err(KeyError::PublicKeyPoint)
         );
+    }
+
+    #[test]
+    fn private_key_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<PrivateKey>();
+    }
+
+    #[test]
+    fn lock_memory_locks_and_keeps_the_key_usable() {
+        let Ok(mut key) = PrivateKey::from_wif(WIF0) else {
+            panic!("vector WIF must parse");
+        };
+        let public = key.public_key();
+        match key.lock_memory() {
+            Ok(()) => assert!(key.is_memory_locked()),
+            // A CI sandbox may forbid mlock entirely; the error must then say what to fix.
+            Err(error) => assert!(error.to_string().contains("RLIMIT_MEMLOCK"), "{error}"),
+        }
+        assert_eq!(key.public_key(), public);
+        assert!(key.lock_memory().is_ok() || !key.is_memory_locked());
+        assert_eq!(format!("{key:?}"), "PrivateKey([REDACTED])");
+    }
+
+    /// Runs only inside the child started by `lock_memory_reports_a_clear_error_under_zero_memlock`.
+    #[test]
+    fn lock_memory_child() {
+        if std::env::var_os("VWF_LOCK_MEMORY_CHILD").is_none() {
+            return;
+        }
+        let Ok(mut key) = PrivateKey::from_wif(WIF0) else {
+            panic!("vector WIF must parse");
+        };
+        match key.lock_memory() {
+            Ok(()) => println!("LOCKED"),
+            Err(error) => println!("REFUSED {error}"),
+        }
+    }
+
+    #[test]
+    fn lock_memory_reports_a_clear_error_under_zero_memlock() {
+        let Ok(exe) = std::env::current_exe() else {
+            panic!("no current exe");
+        };
+        // `ulimit -l 0` in a shell, then exec this test binary running only the child test.
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -l 0 && exec \"$0\" keys::tests::lock_memory_child --exact --nocapture --test-threads=1")
+            .arg(exe)
+            .env("VWF_LOCK_MEMORY_CHILD", "1")
+            .output();
+        let Ok(output) = output else {
+            panic!("cannot run the child test");
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}");
+        // Root (CAP_IPC_LOCK) ignores RLIMIT_MEMLOCK; everyone else gets the clear error.
+        let root = stdout.contains("LOCKED");
+        let refused = stdout.contains("REFUSED cannot lock the key in RAM")
+            && stdout.contains("RLIMIT_MEMLOCK");
+        assert!(root || refused, "{stdout}");
+        assert!(!stdout.contains(WIF0));
     }
 
     proptest! {

@@ -1,6 +1,7 @@
 //! The chain model shared by `vwf-monitor` and `vwf-signer`.
 //!
-//! Everything here is pure: no I/O, no process control, no logging subscriber. Every byte this
+//! Everything here except [`rpc`] is pure: no I/O, no process control, no logging subscriber
+//! ([`rpc`] does network I/O and emits `debug` events only). Every byte this
 //! crate produces is checked against the reference vectors in `tests/data/vectors.json` (made with
 //! beem, dhive and dsteem), see `../shared/protocol/SPEC.md` for the rules they follow.
 //!
@@ -16,8 +17,10 @@
 //! | [`signature`] | compact signatures: deterministic signing, canonicality, recovery | §4 |
 //! | [`names`] | account-name and url rules | §6.3, §8 |
 //! | [`operation`] | `witness_update` and its `chain_properties` | §3.2, §3.3, §8 |
+//! | [`persist`] | atomic, fsynced file writes for state that must survive a crash | |
 //! | [`transaction`] | transactions, digest, id, TaPoS and expiration | §3.4, §4.1, §5 |
 //! | [`json`] | the legacy (condenser) JSON form, exact round trip | §6.1 |
+//! | [`rpc`] | async JSON-RPC client: 0.19 `call` and appbase `condenser_api`, chain id check | §4.6, §7 |
 //! | [`error`] | the one error type of this crate | |
 
 pub mod asset;
@@ -27,7 +30,9 @@ pub mod json;
 pub mod keys;
 pub mod names;
 pub mod operation;
+pub mod persist;
 pub mod profile;
+pub mod rpc;
 pub mod signature;
 pub mod time;
 pub mod transaction;

@@ -1,0 +1,94 @@
+//! Picking the API style and refusing a node of another chain (SPEC §7.5).
+//!
+//! 1. `call database_api get_config []`. A result with `*_CHAIN_ID` and 0.19 `STEEMIT_*` names
+//!    means a pre-appbase node (VIT): legacy style.
+//! 2. Otherwise `condenser_api.get_config`. A 0.20+ node may also answer step 1 (appbase routes
+//!    `call` to its own `database_api`), but that API has none of the 0.19 methods, so its
+//!    `STEEM_*`/`HIVE_*` names send us to `condenser_api` when that works.
+//! 3. Whenever a chain id is read, a mismatch with the profile ends the connection attempt:
+//!    signatures for the wrong chain id recover to the wrong key.
+
+use serde_json::value::RawValue;
+
+use super::error::{CallSite, RpcError};
+use super::style::{Api, ApiStyle};
+use super::transport::Transport;
+use super::types::NodeConfig;
+use crate::profile::ChainProfile;
+
+/// Detects the style and returns it with the node's config, already checked against `profile`.
+pub(crate) async fn detect(
+    transport: &Transport,
+    profile: &ChainProfile,
+) -> Result<(ApiStyle, NodeConfig), RpcError> {
+    let legacy = match get_config(transport, ApiStyle::LegacyCall).await {
+        Ok(config) => {
+            check(transport, ApiStyle::LegacyCall, &config, profile)?;
+            if config.legacy_names {
+                return Ok((ApiStyle::LegacyCall, config));
+            }
+            Ok(config)
+        }
+        // Nothing answered at all: the second probe would only wait again.
+        Err(e @ (RpcError::Connect { .. } | RpcError::Timeout { .. })) => return Err(e),
+        Err(e) => Err(e),
+    };
+    match get_config(transport, ApiStyle::Condenser).await {
+        Ok(config) => {
+            check(transport, ApiStyle::Condenser, &config, profile)?;
+            Ok((ApiStyle::Condenser, config))
+        }
+        Err(condenser) => match legacy {
+            // Modern names but no condenser_api: the legacy answer is all there is.
+            Ok(config) => Ok((ApiStyle::LegacyCall, config)),
+            Err(legacy) => Err(RpcError::UnsupportedNode {
+                url: transport.url().to_owned(),
+                legacy: Box::new(legacy),
+                condenser: Box::new(condenser),
+            }),
+        },
+    }
+}
+
+/// `get_config` in one style, read into a [`NodeConfig`].
+pub(crate) async fn get_config(
+    transport: &Transport,
+    style: ApiStyle,
+) -> Result<NodeConfig, RpcError> {
+    let no_args: [Box<RawValue>; 0] = [];
+    let value = transport
+        .read(style, Api::Database, "get_config", &no_args)
+        .await?;
+    NodeConfig::from_result(value).map_err(|reason| RpcError::InvalidResult {
+        at: site(transport, style),
+        reason,
+    })
+}
+
+fn site(transport: &Transport, style: ApiStyle) -> CallSite {
+    transport.site(style, Api::Database, "get_config")
+}
+
+/// Refuses a node whose chain id or key prefix differs from the profile's.
+fn check(
+    transport: &Transport,
+    style: ApiStyle,
+    config: &NodeConfig,
+    profile: &ChainProfile,
+) -> Result<(), RpcError> {
+    if config.chain_id != profile.chain_id {
+        return Err(RpcError::ChainIdMismatch {
+            at: site(transport, style),
+            expected: profile.chain_id,
+            node: config.chain_id,
+        });
+    }
+    if config.address_prefix != profile.address_prefix {
+        return Err(RpcError::AddressPrefixMismatch {
+            at: site(transport, style),
+            expected: profile.address_prefix.clone(),
+            node: config.address_prefix.clone(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! [`RpcError`]: transport failures, node refusals ([`NodeError`]) and answers that break what
+//! SPEC §7 promises. Every variant names the node and the method (or the node, for errors that
+//! are not about one call).
+
+use std::fmt;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use super::node_error::NodeError;
+use crate::profile::ChainId;
+
+/// Where a call went: the node (credentials stripped) and the RPC method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallSite {
+    /// The node URL, without user name or password.
+    pub url: String,
+    /// The method, e.g. `database_api.get_config` or `condenser_api.get_config`.
+    pub method: String,
+}
+
+impl fmt::Display for CallSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.url, self.method)
+    }
+}
+
+/// Anything a call to a node can fail with.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum RpcError {
+    /// The node URL is not an http(s) URL.
+    #[error("invalid node url {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given, credentials stripped when it parsed.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The HTTP client (with its TLS configuration) could not be built.
+    #[error("{url}: cannot build the HTTP client: {source}")]
+    ClientSetup {
+        /// The node the client was for.
+        url: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The request could not be written (e.g. a transaction that does not serialize).
+    #[error("{at}: cannot build the request: {reason}")]
+    Request {
+        /// Node and method.
+        at: CallSite,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No connection, or the connection broke before an answer.
+    #[error("{at}: cannot reach the node: {source}")]
+    Connect {
+        /// Node and method.
+        at: CallSite,
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// No complete answer within the timeout.
+    #[error("{at}: no answer within {after:?}")]
+    Timeout {
+        /// Node and method.
+        at: CallSite,
+        /// The timeout that elapsed.
+        after: Duration,
+    },
+    /// A non-success HTTP status with no JSON-RPC error in the body.
+    #[error("{at}: HTTP status {status}: {body}")]
+    HttpStatus {
+        /// Node and method.
+        at: CallSite,
+        /// The status code.
+        status: u16,
+        /// The start of the body, truncated.
+        body: String,
+    },
+    /// The body was longer than `ClientOptions::max_response_bytes`.
+    #[error("{at}: response larger than {limit} bytes")]
+    BodyTooLarge {
+        /// Node and method.
+        at: CallSite,
+        /// The cap that was exceeded.
+        limit: usize,
+    },
+    /// The body is not a JSON-RPC response.
+    #[error("{at}: malformed response: {reason}")]
+    MalformedResponse {
+        /// Node and method.
+        at: CallSite,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The response answers another request id.
+    #[error("{at}: response id {received} does not match request id {sent}")]
+    IdMismatch {
+        /// Node and method.
+        at: CallSite,
+        /// The id we sent.
+        sent: u64,
+        /// The id in the response, as JSON text.
+        received: String,
+    },
+    /// A well-formed response whose `result` lacks a field or holds a bad value.
+    #[error("{at}: unexpected result: {reason}")]
+    InvalidResult {
+        /// Node and method.
+        at: CallSite,
+        /// Which field and what is wrong with it.
+        reason: String,
+    },
+    /// The node answered with a JSON-RPC error.
+    #[error("{at}: node refused (code {code}): {kind}")]
+    Node {
+        /// Node and method.
+        at: CallSite,
+        /// The JSON-RPC error code; informative only (SPEC §7.1).
+        code: i64,
+        /// What the refusal means, read from the text.
+        kind: NodeError,
+        /// The first line of the node's message, truncated.
+        detail: String,
+    },
+    /// The node serves another chain; signing for it would produce signatures that recover to a
+    /// different key (SPEC §7.5).
+    #[error("{at}: node chain id {node} differs from the profile's chain id {expected}")]
+    ChainIdMismatch {
+        /// Node and method.
+        at: CallSite,
+        /// The profile's chain id.
+        expected: ChainId,
+        /// The node's chain id.
+        node: ChainId,
+    },
+    /// The node's public keys carry another prefix than the profile's.
+    #[error("{at}: node address prefix {node:?} differs from the profile's prefix {expected:?}")]
+    AddressPrefixMismatch {
+        /// Node and method.
+        at: CallSite,
+        /// The profile's prefix.
+        expected: String,
+        /// The node's prefix.
+        node: String,
+    },
+    /// Neither the 0.19 `call` style nor `condenser_api` gave a usable `get_config`.
+    #[error("{url}: no supported API style; legacy call: {legacy}; condenser_api: {condenser}")]
+    UnsupportedNode {
+        /// The node.
+        url: String,
+        /// Why the legacy probe failed.
+        legacy: Box<RpcError>,
+        /// Why the condenser probe failed.
+        condenser: Box<RpcError>,
+    },
+    /// `get_witness_by_account` returned `null`.
+    #[error("{at}: no witness named {name:?}")]
+    NoSuchWitness {
+        /// Node and method.
+        at: CallSite,
+        /// The account asked for.
+        name: String,
+    },
+    /// `get_block` returned `null`: the block does not exist (yet).
+    #[error("{at}: no block {num}")]
+    NoSuchBlock {
+        /// Node and method.
+        at: CallSite,
+        /// The block number asked for.
+        num: u32,
+    },
+}
+
+impl RpcError {
+    /// Whether the same read may succeed if sent again: connection failures, timeouts, and
+    /// HTTP 408/429/5xx. Node refusals and malformed answers are not retried.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RpcError::Connect { .. } | RpcError::Timeout { .. } => true,
+            RpcError::HttpStatus { status, .. } => {
+                matches!(status, 408 | 429) || (500..600).contains(status)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the failure lies with the node rather than with the request, so that another node
+    /// may do better. The mapped [`NodeError`] kinds are about the transaction (SPEC §4.6) and are
+    /// not node faults; [`NodeError::Other`] is (a disabled API, a node-side exception).
+    pub fn is_node_fault(&self) -> bool {
+        match self {
+            RpcError::InvalidUrl { .. }
+            | RpcError::ClientSetup { .. }
+            | RpcError::Request { .. }
+            | RpcError::NoSuchWitness { .. }
+            | RpcError::NoSuchBlock { .. } => false,
+            RpcError::Node { kind, .. } => matches!(kind, NodeError::Other { .. }),
+            _ => true,
+        }
+    }
+
+    /// The node's refusal, if this is one.
+    pub fn node_error(&self) -> Option<&NodeError> {
+        match self {
+            RpcError::Node { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! A canned JSON-RPC node on 127.0.0.1:0: replies per method, in order (the last one repeats),
+//! and a log of every request body as received.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// What the node answers to one request.
+#[derive(Clone, Debug)]
+pub(super) enum Reply {
+    /// `{"id":<request id>,"result":…}` (plus `"jsonrpc":"2.0"` on appbase).
+    Result(Value),
+    /// `{"id":<request id>,"error":…}`.
+    Error(Value),
+    /// This body, verbatim, status 200.
+    Raw(String),
+    /// This status and body.
+    Status(u16, String),
+    /// The reply, after a delay (to trigger the client's timeout).
+    Delay(Duration, Box<Reply>),
+    /// A result under another id.
+    WrongId(Value),
+}
+
+/// Which envelope the node writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flavor {
+    /// steemd 0.19: no `jsonrpc` member in responses.
+    Legacy,
+    /// appbase: `"jsonrpc":"2.0"`.
+    Appbase,
+}
+
+struct NodeState {
+    flavor: Flavor,
+    routes: Mutex<HashMap<String, VecDeque<Reply>>>,
+    bodies: Mutex<Vec<String>>,
+}
+
+/// A running test node; stopped when dropped.
+pub(super) struct TestNode {
+    pub(super) url: String,
+    state: Arc<NodeState>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The route key of a request: `api.method` for `call`, else the method.
+pub(super) fn method_of(request: &Value) -> String {
+    match request["method"].as_str() {
+        Some("call") => format!(
+            "{}.{}",
+            request["params"][0].as_str().unwrap_or("?"),
+            request["params"][1].as_str().unwrap_or("?")
+        ),
+        Some(method) => method.to_owned(),
+        None => "?".to_owned(),
+    }
+}
+
+impl TestNode {
+    /// Starts a node that answers unknown methods the way 0.19 answers an unknown API.
+    pub(super) async fn start(flavor: Flavor) -> TestNode {
+        let state = Arc::new(NodeState {
+            flavor,
+            routes: Mutex::new(HashMap::new()),
+            bodies: Mutex::new(Vec::new()),
+        });
+        let listener = match TcpListener::bind("127.0.0.1:0").await {
+            Ok(l) => l,
+            Err(e) => panic!("bind: {e}"),
+        };
+        let url = match listener.local_addr() {
+            Ok(addr) => format!("http://{addr}/"),
+            Err(e) => panic!("local_addr: {e}"),
+        };
+        let app = axum::Router::new()
+            .route("/", post(handle))
+            .with_state(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestNode { url, state, task }
+    }
+
+    /// Sets the replies for `method` (`database_api.get_config`, `condenser_api.get_config`…).
+    pub(super) fn route(&self, method: &str, replies: Vec<Reply>) -> &Self {
+        lock(&self.state.routes).insert(method.to_owned(), replies.into());
+        self
+    }
+
+    /// Every request body received, in order, as text.
+    pub(super) fn bodies(&self) -> Vec<String> {
+        lock(&self.state.bodies).clone()
+    }
+
+    /// Every request received, parsed.
+    pub(super) fn requests(&self) -> Vec<Value> {
+        self.bodies()
+            .iter()
+            .map(|b| serde_json::from_str(b).unwrap_or(Value::Null))
+            .collect()
+    }
+
+    /// How many requests went to `method`.
+    pub(super) fn count(&self, method: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| method_of(r) == method)
+            .count()
+    }
+}
+
+async fn handle(State(state): State<Arc<NodeState>>, body: String) -> Response {
+    lock(&state.bodies).push(body.clone());
+    let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let method = method_of(&request);
+    let reply = {
+        let mut routes = lock(&state.routes);
+        match routes.get_mut(&method) {
+            Some(queue) if queue.len() > 1 => queue.pop_front(),
+            Some(queue) => queue.front().cloned(),
+            None => None,
+        }
+    };
+    let reply = reply.unwrap_or_else(|| {
+        Reply::Error(json!({
+            "code": 1,
+            "message": format!("10 assert_exception: Assert Exception\nitr != _by_name.end(): no method with name '{method}'\n    {{}}\n    th_a  api_connection.hpp:109 call")
+        }))
+    });
+    respond(&state, &request["id"], reply).await
+}
+
+async fn respond(state: &NodeState, id: &Value, mut reply: Reply) -> Response {
+    while let Reply::Delay(delay, inner) = reply {
+        tokio::time::sleep(delay).await;
+        reply = *inner;
+    }
+    let envelope = |id: Value, key: &str, value: Value| {
+        let mut object = json!({ "id": id });
+        if state.flavor == Flavor::Appbase {
+            object["jsonrpc"] = json!("2.0");
+        }
+        object[key] = value;
+        object.to_string()
+    };
+    let (status, body) = match reply {
+        Reply::Result(v) => (200, envelope(id.clone(), "result", v)),
+        Reply::Error(e) => (200, envelope(id.clone(), "error", e)),
+        Reply::WrongId(v) => (
+            200,
+            envelope(json!(id.as_u64().unwrap_or(0) + 1000), "result", v),
+        ),
+        Reply::Raw(text) => (200, text),
+        Reply::Status(code, text) => (code, text),
+        Reply::Delay(..) => (500, String::new()),
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A one-shot raw HTTP server that answers with a chunked body of `total` bytes (no
+/// Content-Length), to test the streaming size cap.
+pub(super) async fn chunked_server(total: usize) -> (String, JoinHandle<()>) {
+    let listener = match TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("bind: {e}"),
+    };
+    let url = match listener.local_addr() {
+        Ok(addr) => format!("http://{addr}/"),
+        Err(e) => panic!("local_addr: {e}"),
+    };
+    let task = tokio::spawn(async move {
+        let Ok((mut socket, _)) = listener.accept().await else {
+            return;
+        };
+        // The request is small: one read takes it, so the answer comes after it, as over HTTP.
+        let mut request = [0u8; 16 * 1024];
+        let _ = socket.read(&mut request).await;
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        let chunk = vec![b' '; 64 * 1024];
+        let mut sent = 0;
+        while sent < total {
+            let frame = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+            if socket.write_all(&frame).await.is_err() {
+                return; // the client hung up: expected once it passes the cap
+            }
+            sent += chunk.len();
+        }
+        let _ = socket.write_all(b"0\r\n\r\n").await;
+    });
+    (url, task)
+}
