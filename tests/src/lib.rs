@@ -1,1 +1,15 @@
-//! Test support for vit-witness-failover (placeholder until the simulator lands).
+//! Test support for vit-witness-failover.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`simchain`] | the simulated node behind the `vwf-simchain` binary |
+//! | [`harness`] | spawning the binary, the ports line, the kill-on-drop guard |
+//! | [`client`] | small async HTTP clients: JSON-RPC calls and the control API |
+//! | [`tx`] | building and signing `witness_update` transactions with test keys |
+//! | [`wait`] | bounded polling helpers (`wait_until`) |
+
+pub mod client;
+pub mod harness;
+pub mod simchain;
+pub mod tx;
+pub mod wait;

@@ -1,0 +1,127 @@
+//! One JSON-RPC HTTP port. Connections are served one by one with hyper so that the `refuse`
+//! fault can really close the port (clients get "connection refused") and drop open keep-alive
+//! connections, which axum's `serve` cannot do.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use rand::Rng;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use crate::simchain::rpc;
+use crate::simchain::sim::Sim;
+
+#[derive(Clone)]
+struct NodeCtx {
+    sim: Arc<Sim>,
+    index: usize,
+}
+
+/// The router of node `index`: every POST path answers JSON-RPC.
+pub fn router(sim: Arc<Sim>, index: usize) -> Router {
+    Router::new()
+        .fallback(answer)
+        .with_state(NodeCtx { sim, index })
+}
+
+async fn answer(State(ctx): State<NodeCtx>, body: Bytes) -> Response {
+    let faults = ctx.sim.faults(ctx.index);
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    }
+    if faults.error_rate > 0.0 && rand::rng().random::<f64>() < faults.error_rate {
+        if rand::rng().random::<bool>() {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "simulated node fault").into_response();
+        }
+        let legacy = ctx.sim.chain().profile.name == vwf_shared::ProfileName::Vit;
+        let id = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("id").cloned())
+            .unwrap_or_default();
+        let err = rpc::RpcError::Fc(crate::simchain::fc_error::FcError::unspecified(
+            "simulated node fault (error_rate)",
+        ));
+        return axum::Json(rpc::envelope(legacy, id, Err(err))).into_response();
+    }
+    axum::Json(rpc::handle(&ctx.sim, ctx.index, &body).await).into_response()
+}
+
+/// Serves node `index` on `listener` until `shutdown` turns true; closes and re-binds the port
+/// as the node's `refuse` flag goes on and off.
+pub async fn serve(
+    sim: Arc<Sim>,
+    index: usize,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let Some(node) = sim.nodes.get(index) else {
+        return;
+    };
+    let mut refuse = node.refuse.subscribe();
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    let app = router(sim.clone(), index);
+    let mut listener = Some(listener);
+    loop {
+        let Some(current) = listener.take() else {
+            // Refusing: wait for the flag to clear, then bind the same port again.
+            tokio::select! {
+                r = refuse.wait_for(|r| !*r) => if r.is_err() { return },
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+            let Some(addr) = addr else { return };
+            match TcpListener::bind(addr).await {
+                Ok(l) => listener = Some(l),
+                Err(e) => {
+                    warn!(node = index, %addr, error = %e, "re-binding failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+            continue;
+        };
+        if *refuse.borrow() {
+            drop(current);
+            continue;
+        }
+        let (conn_refuse, conn_shutdown) = (refuse.clone(), shutdown.clone());
+        tokio::select! {
+            accepted = current.accept() => {
+                listener = Some(current);
+                match accepted {
+                    Ok((stream, peer)) => {
+                        debug!(node = index, %peer, "connection");
+                        tokio::spawn(connection(stream, app.clone(), conn_refuse, conn_shutdown));
+                    }
+                    Err(e) => warn!(node = index, error = %e, "accept failed"),
+                }
+            }
+            _ = refuse.wait_for(|r| *r) => drop(current),
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    app: Router,
+    mut refuse: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let service = TowerToHyperService::new(app);
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        result = conn => if let Err(e) = result { debug!(error = %e, "connection ended") },
+        _ = refuse.wait_for(|r| *r) => {}
+        _ = shutdown.wait_for(|s| *s) => {}
+    }
+}

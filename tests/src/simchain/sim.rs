@@ -1,0 +1,116 @@
+//! The shared simulator: one chain state behind a lock, and per-node fault settings.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::simchain::chain::ChainState;
+
+/// Fault settings of one JSON-RPC node; the chain state itself is shared.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct NodeFaults {
+    /// Delay before every answer, in milliseconds.
+    pub latency_ms: u64,
+    /// Probability (0..1) of answering a request with an HTTP 500 or a JSON-RPC error.
+    pub error_rate: f64,
+    /// Serve the head and witnesses as they were when this was set.
+    pub frozen: bool,
+    /// Refuse connections (the port is closed, open connections are dropped).
+    pub refuse: bool,
+    /// Added to `total_missed` in `get_witness_by_account` answers.
+    pub lie_total_missed: Option<i64>,
+    /// `get_config` reports another chain id.
+    pub wrong_chain_id: bool,
+}
+
+/// One JSON-RPC node.
+#[derive(Debug)]
+pub struct Node {
+    /// Index in `--nodes` order.
+    pub index: usize,
+    /// Current faults.
+    pub faults: Mutex<NodeFaults>,
+    /// The state served while `frozen` is set.
+    pub snapshot: Mutex<Option<Arc<ChainState>>>,
+    /// Follows `faults.refuse`; the accept loop watches it.
+    pub refuse: watch::Sender<bool>,
+}
+
+/// The simulator shared by the producer, the nodes and the control API.
+#[derive(Debug)]
+pub struct Sim {
+    chain: Mutex<ChainState>,
+    /// The head block number, sent after every produced block.
+    pub head: watch::Sender<u32>,
+    /// The JSON-RPC nodes.
+    pub nodes: Vec<Node>,
+}
+
+impl Sim {
+    /// A simulator over `chain` with `nodes` fault-free nodes.
+    pub fn new(chain: ChainState, nodes: usize) -> Arc<Self> {
+        let head = watch::Sender::new(chain.head_num());
+        let nodes = (0..nodes)
+            .map(|index| Node {
+                index,
+                faults: Mutex::new(NodeFaults::default()),
+                snapshot: Mutex::new(None),
+                refuse: watch::Sender::new(false),
+            })
+            .collect();
+        Arc::new(Sim {
+            chain: Mutex::new(chain),
+            head,
+            nodes,
+        })
+    }
+
+    /// Locks the live chain state. A poisoned lock is taken over: the state is plain data and a
+    /// panicking holder cannot leave it half-updated in a way that matters to a test node.
+    pub fn chain(&self) -> MutexGuard<'_, ChainState> {
+        self.chain.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The faults of node `index` (default when out of range).
+    pub fn faults(&self, index: usize) -> NodeFaults {
+        self.nodes
+            .get(index)
+            .map(|n| lock(&n.faults).clone())
+            .unwrap_or_default()
+    }
+
+    /// Runs `f` on what node `index` serves: its frozen snapshot, or the live state.
+    pub fn with_view<R>(&self, index: usize, f: impl FnOnce(&ChainState) -> R) -> R {
+        let snapshot = self
+            .nodes
+            .get(index)
+            .and_then(|n| lock(&n.snapshot).clone());
+        match snapshot {
+            Some(state) => f(&state),
+            None => f(&self.chain()),
+        }
+    }
+
+    /// Replaces node `index`'s faults; taking a snapshot when `frozen` becomes set.
+    pub fn set_faults(&self, index: usize, faults: NodeFaults) -> bool {
+        let Some(node) = self.nodes.get(index) else {
+            return false;
+        };
+        let mut current = lock(&node.faults);
+        let mut snapshot = lock(&node.snapshot);
+        if faults.frozen && snapshot.is_none() {
+            *snapshot = Some(Arc::new(self.chain().clone()));
+        } else if !faults.frozen {
+            *snapshot = None;
+        }
+        node.refuse.send_replace(faults.refuse);
+        *current = faults;
+        true
+    }
+}
+
+/// Locks a mutex, taking over a poisoned one (see [`Sim::chain`]).
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
