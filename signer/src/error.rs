@@ -35,9 +35,9 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
-    /// A key file that group or others can access.
+    /// A key, identity or passphrase file that group or others can access.
     #[error(
-        "{path} is accessible by group or others (mode {mode:03o}); a key file must be private: chmod 600 {path}"
+        "{path} is accessible by group or others (mode {mode:03o}); a key or secret file must be private: chmod 600 {path}"
     )]
     KeyFilePermissions {
         /// The file.
@@ -56,18 +56,169 @@ pub enum Error {
     /// Writing the result failed (e.g. a closed pipe).
     #[error("cannot write output: {0}")]
     Output(io::Error),
+    /// Writing a file failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file (or its directory).
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The output file exists and `--force` was not given.
+    #[error("{path} already exists; pass --force to replace it")]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The age file could not be decrypted with the given passphrase or identities.
+    #[error("cannot decrypt {path}: wrong passphrase or no matching identity")]
+    WrongKey {
+        /// The age file.
+        path: PathBuf,
+    },
+    /// The age file is malformed, truncated, too costly to decrypt, or a plugin failed.
+    #[error("cannot decrypt {path}: {source}")]
+    AgeFile {
+        /// The age file.
+        path: PathBuf,
+        /// What age reported (its text never holds key material).
+        source: age::DecryptError,
+    },
+    /// An identity file holds no usable age identity.
+    #[error("{path}: not a valid age identity file: {reason}")]
+    IdentityFile {
+        /// The identity file.
+        path: PathBuf,
+        /// Which rule it broke (never the content).
+        reason: String,
+    },
+    /// A recipient string did not parse.
+    #[error("invalid age recipient {recipient:?}: {reason}")]
+    Recipient {
+        /// The recipient as given (public, safe to show).
+        recipient: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// An age plugin binary is not on `PATH`.
+    #[error(
+        "age plugin binary age-plugin-{plugin} not found on PATH; install it or use another recipient"
+    )]
+    PluginMissing {
+        /// The plugin name (e.g. `yubikey`).
+        plugin: String,
+    },
+    /// Encrypting the age file failed.
+    #[error("cannot encrypt: {0}")]
+    Encrypt(age::EncryptError),
+    /// A passphrase or secret could not be obtained or was refused.
+    #[error("passphrase: {reason}")]
+    Passphrase {
+        /// What went wrong (never the passphrase).
+        reason: String,
+    },
+    /// The `[key]` configuration section is inconsistent.
+    #[error("[key] config: {reason}")]
+    KeyConfig {
+        /// Which rule it broke and how to fix it.
+        reason: String,
+    },
+    /// Generating or parsing certificates failed.
+    #[error("certificate {what}: {reason}")]
+    Certificate {
+        /// Which certificate or file.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// Building a TLS configuration failed.
+    #[error("TLS setup: {reason}")]
+    Tls {
+        /// Why.
+        reason: String,
+    },
+    /// A process-hardening step failed.
+    #[error("cannot {step}: {source}")]
+    Hardening {
+        /// What was attempted, e.g. `disable core dumps (RLIMIT_CORE=0)`.
+        step: &'static str,
+        /// The OS error.
+        source: nix::Error,
+    },
+    /// The configuration file is missing, malformed or inconsistent.
+    #[error("{path}: {reason}")]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// A state or audit file could not be read or written.
+    #[error("state file {path}: {source}")]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A state file exists but does not parse; it is kept for the operator to inspect.
+    #[error(
+        "state file {path} is corrupt ({reason}); move it aside only after checking what it recorded"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        reason: String,
+    },
+    /// A node could not be reached or answered with an error.
+    #[error(transparent)]
+    Rpc(#[from] vwf_shared::rpc::RpcError),
+    /// The active key is not an active or owner key of the account on chain.
+    #[error("{0}")]
+    KeyNotAuthorized(String),
+    /// The node serializes our transaction to other bytes than ours (SPEC §7.6).
+    #[error("pre-flight byte check failed: {0}")]
+    Preflight(String),
+    /// The transaction expired before any block included it; nothing changed on chain.
+    #[error("transaction {0} expired before inclusion; nothing changed, retry the request")]
+    Expired(String),
+    /// A bug or an unexpected runtime condition.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Output(_) => EXIT_FAILURE,
+            Error::Output(_)
+            | Error::Write { .. }
+            | Error::Encrypt(_)
+            | Error::Certificate { .. }
+            | Error::Tls { .. }
+            | Error::Hardening { .. }
+            | Error::State { .. }
+            | Error::Corrupt { .. }
+            | Error::Rpc(_)
+            | Error::Preflight(_)
+            | Error::Expired(_)
+            | Error::Internal(_) => EXIT_FAILURE,
             Error::Chain(_)
             | Error::Read { .. }
             | Error::TooLarge { .. }
             | Error::KeyFilePermissions { .. }
-            | Error::KeyFile { .. } => EXIT_BAD_INPUT,
+            | Error::KeyFile { .. }
+            | Error::Exists { .. }
+            | Error::WrongKey { .. }
+            | Error::AgeFile { .. }
+            | Error::IdentityFile { .. }
+            | Error::Recipient { .. }
+            | Error::PluginMissing { .. }
+            | Error::Passphrase { .. }
+            | Error::KeyConfig { .. }
+            | Error::Config { .. }
+            | Error::KeyNotAuthorized(_) => EXIT_BAD_INPUT,
         }
     }
 }

@@ -49,26 +49,76 @@ pub fn read_transaction(path: &Path) -> Result<String, Error> {
 /// The file's content lives only in wiped buffers; errors name the file and the rule, never
 /// the content.
 pub fn read_wif_file(path: &Path) -> Result<PrivateKey, Error> {
-    let read_error = |source| Error::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let file = File::open(path).map_err(read_error)?;
-    check_private(path, &file)?;
-    let mut text = Zeroizing::new(String::with_capacity(MAX_KEY_FILE_BYTES + 1));
-    file.take(MAX_KEY_FILE_BYTES as u64 + 1)
-        .read_to_string(&mut text)
-        .map_err(read_error)?;
-    if text.len() > MAX_KEY_FILE_BYTES {
-        return Err(Error::TooLarge {
-            what: path.display().to_string(),
-            limit: MAX_KEY_FILE_BYTES,
-        });
-    }
-    PrivateKey::from_wif(&text).map_err(|source| Error::KeyFile {
+    let bytes = read_private_file(path, MAX_KEY_FILE_BYTES)?;
+    wif_from_bytes(&bytes).map_err(|source| Error::KeyFile {
         path: path.to_owned(),
         source,
     })
+}
+
+/// Parses WIF text held in a wiped buffer. Invalid UTF-8 is reported as bad base58, without
+/// echoing anything.
+pub fn wif_from_bytes(bytes: &[u8]) -> Result<PrivateKey, vwf_shared::KeyError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| vwf_shared::KeyError::WifBase58)?;
+    PrivateKey::from_wif(text)
+}
+
+/// Opens a secret file (key, age identity, passphrase) and refuses it unless only its owner can
+/// access it. The check runs on the opened descriptor, so a swapped path cannot slip through.
+pub fn open_private(path: &Path) -> Result<File, Error> {
+    let file = File::open(path).map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    check_private(path, &file)?;
+    Ok(file)
+}
+
+/// Reads a whole private file (see [`open_private`]) of at most `limit` bytes into a wiped buffer.
+pub fn read_private_file(path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let file = open_private(path)?;
+    read_secret(file, limit, &path.display().to_string()).map_err(|error| match error {
+        Error::Read { source, .. } => Error::Read {
+            path: path.to_owned(),
+            source,
+        },
+        other => other,
+    })
+}
+
+/// Reads at most `limit` bytes of secret data into a buffer that is wiped on drop.
+///
+/// The buffer is allocated once at full size and never grows, so no unwiped copy is left behind
+/// by a reallocation. `what` names the source in errors.
+pub fn read_secret(
+    mut reader: impl Read,
+    limit: usize,
+    what: &str,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let mut buffer = Zeroizing::new(vec![0u8; limit + 1]);
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(Error::Read {
+                    path: PathBuf::from(what),
+                    source,
+                });
+            }
+        }
+    }
+    if filled > limit {
+        return Err(Error::TooLarge {
+            what: what.to_owned(),
+            limit,
+        });
+    }
+    // Shrinking the length never reallocates; the tail is zeros already.
+    buffer.truncate(filled);
+    Ok(buffer)
 }
 
 /// Refuses a key file with any group or other permission bit.

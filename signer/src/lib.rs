@@ -1,7 +1,8 @@
 //! `vwf-signer`: the key-holding half of vit-witness-failover.
 //!
-//! Today it is the offline transaction tool (`tx inspect`, `tx sign`, `key pub`); the mTLS
-//! signing daemon joins it behind the same CLI.
+//! `serve` is the mTLS gRPC daemon that alone holds the account's active key and can only set a
+//! witness's signing key under a whitelist policy; `dry-run` audits a request without acting;
+//! the offline tools (`tx inspect`, `tx sign`, `key …`, `certs init`) share the same CLI.
 //!
 //! | module | what it holds |
 //! |---|---|
@@ -9,10 +10,38 @@
 //! | [`commands`] | one module per subcommand group |
 //! | [`input`] | bounded reading of transaction input and permission-checked key files |
 //! | [`error`] | the signer's error type and its exit codes |
+//! | [`hardening`] | no core dumps, no ptrace: process hardening for `serve` |
+//! | [`keystore`] | the age-encrypted active key: load (decrypt, parse, mlock) and seal |
+//! | [`pki`] | the private CA and the server/client certificates it issues |
+//! | [`tls`] | mTLS configs for the signer (server) and the monitor (client), peer identity |
+//! | [`atomic`] | private files written atomically (temp file, fsync, rename) |
+//! | [`config`] | the daemon's TOML configuration and its checked form |
+//! | [`policy`] | the whitelist: accounts, target keys, client grants, flap limit |
+//! | [`engine`] | one request: policy, chain read, build, sign, broadcast, answer |
+//! | [`nodes`] | the configured nodes, connected lazily and tried in order |
+//! | [`store`] | request ids and outcomes, persisted for idempotency |
+//! | [`audit`] | the append-only, fsynced JSON-lines audit log |
+//! | [`service`] | the tonic service and the error → gRPC status mapping |
+//! | [`convert`] | protobuf ⇄ domain conversions |
+//! | [`listener`] | the TLS 1.3 accept loop that audits refused handshakes |
 
+pub mod atomic;
+pub mod audit;
 pub mod cli;
 pub mod commands;
+pub mod config;
+pub mod convert;
+pub mod engine;
 pub mod error;
+pub mod hardening;
 pub mod input;
+pub mod keystore;
+pub mod listener;
+pub mod nodes;
+pub mod pki;
+pub mod policy;
+pub mod service;
+pub mod store;
+pub mod tls;
 
 pub use error::Error;

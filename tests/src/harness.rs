@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -41,22 +41,9 @@ pub struct SimChain {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// `target/<profile>/vwf-simchain`, found from the running test executable
-/// (`target/<profile>/deps/<test>`).
+/// `target/<profile>/vwf-simchain`, found from the running test executable.
 pub fn default_binary_path() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .context("test executable has no target directory")?;
-    let path = dir.join("vwf-simchain");
-    if !path.exists() {
-        bail!(
-            "{} not found; run `cargo build -p vwf-tests`",
-            path.display()
-        );
-    }
-    Ok(path)
+    crate::process::workspace_binary("vwf-simchain")
 }
 
 impl SimChain {

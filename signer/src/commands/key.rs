@@ -1,5 +1,7 @@
 //! `vwf-signer key …`: key tools.
 
+pub mod import;
+
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -13,6 +15,8 @@ use crate::input::read_wif_file;
 pub enum KeyCommand {
     /// Print the public key of a WIF private key file.
     Pub(PubArgs),
+    /// Validate a WIF and seal it into an age file (passphrase or recipients) for `serve`.
+    Import(import::ImportArgs),
 }
 
 impl KeyCommand {
@@ -20,6 +24,7 @@ impl KeyCommand {
     pub fn run(self) -> Result<(), Error> {
         match self {
             KeyCommand::Pub(args) => args.run(),
+            KeyCommand::Import(args) => args.run(),
         }
     }
 }

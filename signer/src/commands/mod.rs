@@ -1,6 +1,10 @@
 //! One module per subcommand group.
 
+pub mod certs;
+pub mod check_config;
+pub mod dry_run;
 pub mod key;
+pub mod serve;
 pub mod tx;
 
 use std::io::Write;

@@ -1,0 +1,119 @@
+//! `vwf-signer check-config`: load the configuration exactly as `serve` does, check the files
+//! it names, and print what the signer would run with. Decrypts nothing.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::print_line;
+use crate::config::SignerConfig;
+use crate::error::Error;
+use crate::input::open_private;
+use crate::keystore::KeySource;
+
+/// Arguments of `check-config`.
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// The signer's configuration file.
+    #[arg(long, short, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+impl CheckConfigArgs {
+    /// Checks and prints a summary; the first problem is the error.
+    pub fn run(self) -> Result<(), Error> {
+        let settings = SignerConfig::load(&self.config)?;
+        let raw = &settings.raw;
+        let missing = |path: &Path, what: &str| -> Result<(), Error> {
+            if path.exists() {
+                Ok(())
+            } else {
+                Err(Error::Config {
+                    path: self.config.clone(),
+                    reason: format!("{what} {} does not exist", path.display()),
+                })
+            }
+        };
+        missing(&raw.tls.client_ca, "[tls] client_ca")?;
+        missing(&raw.tls.cert, "[tls] cert")?;
+        open_private(&raw.tls.key)?;
+        missing(&settings.key.age_file, "[key] age_file")?;
+        match &settings.key.source {
+            KeySource::IdentityFile(path) | KeySource::PassphraseFile(path) => {
+                open_private(path)?;
+            }
+            KeySource::PassphrasePrompt | KeySource::SystemdAskPassword => {}
+        }
+        if !raw.state.dir.is_dir() {
+            return Err(Error::Config {
+                path: self.config.clone(),
+                reason: format!("[state] dir {} is not a directory", raw.state.dir.display()),
+            });
+        }
+        let prefix = &settings.profile.address_prefix;
+        let mut lines = vec![
+            format!("config {}: OK", settings.path.display()),
+            format!(
+                "listen {} (max request {} bytes, {} requests per {} s per client)",
+                raw.listen.address,
+                raw.listen.max_request_bytes,
+                raw.listen.rate_requests,
+                raw.listen.rate_window_seconds
+            ),
+            format!(
+                "chain {} (chain id {}), props {}",
+                settings.profile.name,
+                settings.profile.chain_id,
+                settings.profile.props_layout.field_names().join("+")
+            ),
+            format!("nodes {}", raw.chain.nodes.join(", ")),
+            format!(
+                "tapos {:?}, expiration {} s, preflight {}",
+                raw.chain.tapos, raw.chain.expiration_seconds, raw.chain.preflight
+            ),
+            format!(
+                "key {} ({})",
+                settings.key.age_file.display(),
+                describe(&settings.key.source)
+            ),
+            format!("state {}", raw.state.dir.display()),
+        ];
+        for account in settings.policy.accounts() {
+            lines.push(format!(
+                "account {}: targets [{}], null key {}, re-enable {}, flap limit {} per {} s",
+                account.account,
+                account
+                    .targets
+                    .iter()
+                    .map(|t| format!("{}={}", t.name, t.key.to_string_with_prefix(prefix)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if account.allow_null_key {
+                    "allowed"
+                } else {
+                    "refused"
+                },
+                if account.allow_reenable {
+                    "allowed"
+                } else {
+                    "refused"
+                },
+                account.flap_limit.changes,
+                account.flap_limit.window_seconds,
+            ));
+            for (client, may) in &account.clients {
+                lines.push(format!("  client {client}: {may:?}"));
+            }
+        }
+        print_line(&lines.join("\n"))
+    }
+}
+
+fn describe(source: &KeySource) -> String {
+    match source {
+        KeySource::IdentityFile(path) => format!("identity file {}", path.display()),
+        KeySource::PassphraseFile(path) => format!("passphrase file {}", path.display()),
+        KeySource::PassphrasePrompt => "passphrase asked on the TTY".into(),
+        KeySource::SystemdAskPassword => "passphrase asked through systemd-ask-password".into(),
+    }
+}

@@ -1,0 +1,112 @@
+//! `vwf-signer dry-run`: audit a request against the policy and the chain, build the exact
+//! transaction, optionally let the node check its bytes; never broadcasts.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use vwf_shared::rpc::ClientOptions;
+
+use super::print_line;
+use crate::audit::AuditLog;
+use crate::config::SignerConfig;
+use crate::engine::{BuildSettings, Engine};
+use crate::error::Error;
+use crate::keystore::load_active_key_with;
+use crate::nodes::Nodes;
+use crate::policy::{Intent, RawTarget};
+use crate::store::RequestStore;
+
+/// Arguments of `dry-run`.
+#[derive(Debug, Args)]
+pub struct DryRunArgs {
+    /// The signer's configuration file.
+    #[arg(long, short, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Evaluate the policy as this client identity (its certificate's URI or DNS SAN).
+    #[arg(long, value_name = "IDENTITY")]
+    pub client: String,
+    /// The witness account.
+    #[arg(long)]
+    pub account: String,
+    /// The key to set: a public key, or `null` for the null key.
+    #[arg(long, value_name = "KEY|null")]
+    pub target: String,
+    /// The key the request expects on chain now (compare-and-swap).
+    #[arg(long, value_name = "KEY")]
+    pub expected: String,
+    /// Why, for the audit log.
+    #[arg(long, default_value = "dry-run from the command line")]
+    pub reason: String,
+    /// Also ask the node to serialize the transaction and compare its bytes (SPEC §7.6).
+    #[arg(long)]
+    pub preflight: bool,
+}
+
+impl DryRunArgs {
+    /// Runs the audit and prints the report as JSON.
+    pub fn run(self) -> Result<(), Error> {
+        let settings = SignerConfig::load(&self.config)?;
+        let prefix = settings.profile.address_prefix.clone();
+        let target = if self.target.eq_ignore_ascii_case("null") {
+            RawTarget::Null
+        } else {
+            RawTarget::Key(&self.target)
+        };
+        let intent = Intent::parse(
+            "",
+            &self.account,
+            Some(target),
+            &self.expected,
+            &self.reason,
+            &prefix,
+            false,
+        )
+        .map_err(|refusal| Error::Config {
+            path: self.config.clone(),
+            reason: format!("request: {}", refusal.reason),
+        })?;
+        let loaded = load_active_key_with(
+            &settings.key.age_file,
+            &settings.key.source,
+            &settings.key.options,
+        )?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+        let report = runtime.block_on(async {
+            let chain = &settings.raw.chain;
+            let engine = Engine::new(
+                settings.profile.clone(),
+                settings.policy.clone(),
+                Arc::new(loaded.key),
+                Nodes::new(
+                    settings.profile.clone(),
+                    chain.nodes.clone(),
+                    ClientOptions::default(),
+                ),
+                BuildSettings {
+                    tapos: chain.tapos,
+                    expiration_seconds: chain.expiration_seconds,
+                    preflight: chain.preflight,
+                },
+                RequestStore::open(&settings.store_path())?,
+                AuditLog::open(&settings.audit_path())?,
+            );
+            engine.dry_run(&self.client, &intent, self.preflight).await
+        })?;
+        let json = serde_json::json!({
+            "dry_run": true,
+            "allowed": report.allowed,
+            "refused": report.refusal.map(|(rule, reason)| serde_json::json!({"rule": rule, "reason": reason})),
+            "reasons": report.reasons,
+            "transaction_json": report.transaction_json,
+            "digest": report.digest,
+            "preflight": report.preflight.map(|(matches, expected_hex, node_hex)| serde_json::json!({
+                "matches": matches, "expected_hex": expected_hex, "node_hex": node_hex,
+            })),
+        });
+        print_line(&serde_json::to_string_pretty(&json).unwrap_or_default())
+    }
+}

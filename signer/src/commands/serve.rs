@@ -1,0 +1,176 @@
+//! `vwf-signer serve`: the mTLS gRPC signing daemon.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Server;
+use vwf_proto::v1::signer_server::SignerServer;
+use vwf_shared::rpc::ClientOptions;
+
+use crate::audit::{AuditEntry, AuditLog};
+use crate::config::{Settings, SignerConfig};
+use crate::engine::{BuildSettings, Engine};
+use crate::error::Error;
+use crate::input::read_private_file;
+use crate::keystore::{LoadedKey, load_active_key_with};
+use crate::nodes::Nodes;
+use crate::service::SignerService;
+use crate::store::RequestStore;
+use crate::{hardening, listener, tls};
+
+/// Largest PEM file read.
+const MAX_PEM_BYTES: usize = 64 * 1024;
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The signer's configuration file.
+    #[arg(long, short, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+impl ServeArgs {
+    /// Hardens the process, loads config and key, then serves until SIGTERM or SIGINT.
+    pub fn run(self) -> Result<(), Error> {
+        // Before the key is in memory: no core dumps, no ptrace by the same user.
+        hardening::harden_process()?;
+        let settings = SignerConfig::load(&self.config)?;
+        let loaded = load_active_key_with(
+            &settings.key.age_file,
+            &settings.key.source,
+            &settings.key.options,
+        )?;
+        if let Some(error) = &loaded.memory_lock {
+            tracing::warn!(%error, "the key's memory page could not be locked; it may be swapped out (grant CAP_IPC_LOCK or raise LimitMEMLOCK)");
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+        runtime.block_on(serve(settings, loaded))
+    }
+}
+
+async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
+    let files = &settings.raw.tls;
+    let ca = read_pem(&files.client_ca, false)?;
+    let cert = read_pem(&files.cert, false)?;
+    let key = read_pem(&files.key, true)?;
+    let tls_config = tls::server_rustls_config(&ca, &cert, &key)?;
+
+    let audit = AuditLog::open(&settings.audit_path())?;
+    let store = RequestStore::open(&settings.store_path())?;
+    let chain = &settings.raw.chain;
+    let nodes = Nodes::new(
+        settings.profile.clone(),
+        chain.nodes.clone(),
+        ClientOptions::default(),
+    );
+    let build = BuildSettings {
+        tapos: chain.tapos,
+        expiration_seconds: chain.expiration_seconds,
+        preflight: chain.preflight,
+    };
+    let engine = Arc::new(Engine::new(
+        settings.profile.clone(),
+        settings.policy.clone(),
+        Arc::new(loaded.key),
+        nodes,
+        build,
+        store,
+        audit.clone(),
+    ));
+    match engine.check_key_on_chain().await {
+        Ok(()) => {
+            tracing::info!(key = %engine.active_key(), "the active key is authorized on chain for every policy account")
+        }
+        Err(error @ Error::KeyNotAuthorized(_)) => return Err(error),
+        Err(error) => {
+            tracing::warn!(%error, "could not check the key on chain now; requests fail until a node answers")
+        }
+    }
+
+    let listener = TcpListener::bind(settings.raw.listen.address)
+        .await
+        .map_err(|e| {
+            Error::Internal(format!(
+                "cannot listen on {}: {e}",
+                settings.raw.listen.address
+            ))
+        })?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("listener address: {e}")))?;
+    audit
+        .record(AuditEntry {
+            call: "start",
+            client: "local".into(),
+            decision: "allowed",
+            detail: format!("listening on {address} with key {}", engine.active_key()),
+            ..AuditEntry::default()
+        })
+        .await?;
+    // One JSON line on stdout says where we listen (port 0 picks a free port).
+    println!(
+        "{}",
+        serde_json::json!({ "listening": address.to_string() })
+    );
+    tracing::info!(%address, profile = %settings.profile.name, "serving");
+
+    let listen = &settings.raw.listen;
+    let service = SignerService::new(
+        Arc::clone(&engine),
+        listen.rate_requests,
+        Duration::from_secs(listen.rate_window_seconds),
+    );
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_serving::<SignerServer<SignerService>>().await;
+    let incoming = ReceiverStream::new(listener::accept_tls(listener, tls_config, audit));
+    Server::builder()
+        .timeout(Duration::from_secs(120))
+        .add_service(health)
+        .add_service(
+            SignerServer::new(service)
+                .max_decoding_message_size(listen.max_request_bytes)
+                .max_encoding_message_size(64 * 1024),
+        )
+        .serve_with_incoming_shutdown(incoming, shutdown_signal())
+        .await
+        .map_err(|e| Error::Internal(format!("server stopped: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn read_pem(path: &std::path::Path, private: bool) -> Result<String, Error> {
+    let bytes = if private {
+        read_private_file(path, MAX_PEM_BYTES)?.to_vec()
+    } else {
+        std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?
+    };
+    String::from_utf8(bytes).map_err(|_| Error::Tls {
+        reason: format!("{} is not a PEM text file", path.display()),
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            // No SIGTERM handler available: Ctrl-C still stops the server.
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

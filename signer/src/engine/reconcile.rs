@@ -1,0 +1,59 @@
+//! Requests left `Pending` by a crash or a lost answer: finish them against the chain instead
+//! of broadcasting blindly again.
+
+use vwf_shared::SignedTransaction;
+
+use super::{Engine, entry};
+use crate::audit::AuditEntry;
+use crate::error::Error;
+use crate::policy::Intent;
+use crate::store::Outcome;
+
+impl Engine {
+    /// Resolves a pending request. `Some(outcome)` when its transaction landed; `None` when it
+    /// can no longer land, so the request is decided afresh (the compare-and-swap then sees the
+    /// chain as it is).
+    pub(super) async fn reconcile(
+        &self,
+        client: &str,
+        intent: &Intent,
+        signed_tx_json: &str,
+    ) -> Result<Option<Outcome>, Error> {
+        let signed = SignedTransaction::from_legacy_json(signed_tx_json, &self.profile)?;
+        let tx_id = signed.transaction.id(&self.profile)?;
+        let node = self.nodes.first().await?;
+        let dgp = node.get_dynamic_global_properties().await?;
+        if dgp.time < signed.transaction.expiration {
+            // It may still land. Re-sending the same signed bytes is safe: the node's duplicate
+            // check makes it a no-op if the first copy arrived.
+            let outcome = node.rebroadcast_transaction(&signed).await?;
+            tracing::info!(%tx_id, ?outcome, "re-sent pending transaction");
+        }
+        match self.find_inclusion(&node, &signed).await? {
+            Some(block_num) => {
+                let outcome = Outcome::Applied {
+                    tx_id: tx_id.clone(),
+                    block_num,
+                    signing_key: intent.describe(&intent.target.key()),
+                };
+                self.finish(client, intent, outcome, Some(tx_id))
+                    .await
+                    .map(Some)
+            }
+            None => {
+                self.store.remove(client, &intent.request_id).await?;
+                self.audit
+                    .record(AuditEntry {
+                        call: "set-signing-key",
+                        decision: "failed",
+                        detail: "pending transaction expired without inclusion; deciding afresh"
+                            .into(),
+                        tx_id: Some(tx_id),
+                        ..entry(client, intent)
+                    })
+                    .await?;
+                Ok(None)
+            }
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! The whitelist policy: which client may set which key on which account, and how often.
+//!
+//! Pure logic, no I/O: [`Policy::authorize`] checks what needs no chain state (request shape,
+//! account, client, target); [`AccountPolicy::decide`] then checks what does (already in effect,
+//! compare-and-swap, re-enabling, flap limit). Every refusal names its [`Rule`].
+
+mod config;
+mod request;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use vwf_shared::PublicKey;
+
+pub use config::{AccountConfig, ClientConfig, FlapLimitConfig, TargetConfig};
+pub use request::{Intent, MAX_REASON_BYTES, MAX_REQUEST_ID_LEN, RawTarget, Target};
+
+/// What a client may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Permission {
+    /// Set one of the account's named target keys while the witness is enabled (failover).
+    Switch,
+    /// Set the null key (kill switch).
+    Disable,
+    /// Set a named key while the chain holds the null key (needs `allow_reenable` too).
+    Reenable,
+    /// Audit a request without acting.
+    DryRun,
+    /// Read the signer's status.
+    Status,
+}
+
+/// The rule behind a refusal; its name is stable and appears in answers and the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// The request is malformed (bad id, key, reason length).
+    InvalidRequest,
+    /// The policy names no such account.
+    UnknownAccount,
+    /// The client identity has no grant for this account or this permission.
+    ClientNotAllowed,
+    /// The target key is not one the policy names for the account.
+    TargetNotAllowed,
+    /// The account's policy does not allow the null key.
+    NullKeyNotAllowed,
+    /// Leaving the null key is not allowed for this account.
+    ReenableNotAllowed,
+    /// Too many key changes on this account within the rolling window.
+    FlapLimit,
+    /// The chain holds another key than the client expected.
+    CompareAndSwap,
+}
+
+impl Rule {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::InvalidRequest => "invalid-request",
+            Rule::UnknownAccount => "unknown-account",
+            Rule::ClientNotAllowed => "client-not-allowed",
+            Rule::TargetNotAllowed => "target-not-allowed",
+            Rule::NullKeyNotAllowed => "null-key-not-allowed",
+            Rule::ReenableNotAllowed => "reenable-not-allowed",
+            Rule::FlapLimit => "flap-limit",
+            Rule::CompareAndSwap => "compare-and-swap",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refusal: the rule and a sentence for a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The rule.
+    pub rule: Rule,
+    /// What was asked and why it is refused.
+    pub reason: String,
+}
+
+impl Refusal {
+    fn new(rule: Rule, reason: impl Into<String>) -> Self {
+        Refusal {
+            rule,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A key the policy allows as a target, with the operator's name for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedTarget {
+    /// E.g. "backup-1".
+    pub name: String,
+    /// The key.
+    pub key: PublicKey,
+}
+
+/// The flap limit: at most `changes` applied changes within `window_seconds`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlapLimit {
+    /// Changes allowed per window.
+    pub changes: u32,
+    /// The rolling window.
+    pub window_seconds: u64,
+}
+
+/// One account's rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountPolicy {
+    /// The witness account.
+    pub account: String,
+    /// Keys a client may switch to.
+    pub targets: Vec<NamedTarget>,
+    /// Whether the null key (kill switch) is allowed.
+    pub allow_null_key: bool,
+    /// Whether a request may move the account off the null key.
+    pub allow_reenable: bool,
+    /// The flap limit.
+    pub flap_limit: FlapLimit,
+    /// Client identity → what it may do.
+    pub clients: BTreeMap<String, Vec<Permission>>,
+}
+
+/// What to do once the chain state is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// The chain already holds the target: answer without broadcasting.
+    AlreadyInEffect,
+    /// Build, sign and broadcast.
+    Proceed,
+}
+
+/// The whole policy: one entry per account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    accounts: BTreeMap<String, AccountPolicy>,
+}
+
+impl Policy {
+    /// A policy over these accounts.
+    pub fn new(accounts: impl IntoIterator<Item = AccountPolicy>) -> Self {
+        Policy {
+            accounts: accounts
+                .into_iter()
+                .map(|a| (a.account.clone(), a))
+                .collect(),
+        }
+    }
+
+    /// The accounts, in name order.
+    pub fn accounts(&self) -> impl Iterator<Item = &AccountPolicy> {
+        self.accounts.values()
+    }
+
+    /// Whether `client` may use `permission` on any account (for calls not tied to one).
+    pub fn allows_anywhere(&self, client: &str, permission: Permission) -> bool {
+        self.accounts
+            .values()
+            .any(|a| a.permits(client, permission))
+    }
+
+    /// Checks what needs no chain state: the account exists, the client may ask for this kind of
+    /// change (`as_permission`: the request's own kind, or `DryRun` for an audit), and the
+    /// target is whitelisted.
+    pub fn authorize(
+        &self,
+        client: &str,
+        intent: &Intent,
+        audit_only: bool,
+    ) -> Result<&AccountPolicy, Refusal> {
+        let account = self.accounts.get(&intent.account).ok_or_else(|| {
+            Refusal::new(
+                Rule::UnknownAccount,
+                format!("the policy names no account {:?}", intent.account),
+            )
+        })?;
+        let needed = match intent.target {
+            Target::Null => Permission::Disable,
+            Target::Key(_) => Permission::Switch,
+        };
+        if audit_only && !account.permits(client, Permission::DryRun) {
+            return Err(Refusal::new(
+                Rule::ClientNotAllowed,
+                format!("client {client:?} may not dry-run on {}", account.account),
+            ));
+        }
+        if !audit_only && !account.permits(client, needed) {
+            return Err(Refusal::new(
+                Rule::ClientNotAllowed,
+                format!(
+                    "client {client:?} may not {} on {}",
+                    permission_verb(needed),
+                    account.account
+                ),
+            ));
+        }
+        match &intent.target {
+            Target::Null if !account.allow_null_key => Err(Refusal::new(
+                Rule::NullKeyNotAllowed,
+                format!("the null key is not allowed for {}", account.account),
+            )),
+            Target::Key(key) if !account.targets.iter().any(|t| t.key == *key) => {
+                Err(Refusal::new(
+                    Rule::TargetNotAllowed,
+                    format!(
+                        "{} is not a target key the policy names for {}",
+                        intent.target_text, account.account
+                    ),
+                ))
+            }
+            _ => Ok(account),
+        }
+    }
+}
+
+impl AccountPolicy {
+    /// Whether `client` holds `permission` here.
+    pub fn permits(&self, client: &str, permission: Permission) -> bool {
+        self.clients
+            .get(client)
+            .is_some_and(|granted| granted.contains(&permission))
+    }
+
+    /// The decision once the chain's current key is known. `recent_changes` are the unix times
+    /// of this account's applied changes; `now` is the current unix time.
+    pub fn decide(
+        &self,
+        client: &str,
+        intent: &Intent,
+        on_chain: &PublicKey,
+        recent_changes: &[u64],
+        now: u64,
+        audit_only: bool,
+    ) -> Result<Decision, Refusal> {
+        let target = intent.target.key();
+        if *on_chain == target {
+            return Ok(Decision::AlreadyInEffect);
+        }
+        if *on_chain != intent.expected_current {
+            return Err(Refusal::new(
+                Rule::CompareAndSwap,
+                format!(
+                    "the chain holds {} but the request expected {}; someone else changed it",
+                    intent.describe(on_chain),
+                    intent.expected_text
+                ),
+            ));
+        }
+        if on_chain.is_null() && !target.is_null() {
+            if !self.allow_reenable {
+                return Err(Refusal::new(
+                    Rule::ReenableNotAllowed,
+                    format!(
+                        "{} is disabled (null key) and the policy does not allow re-enabling it",
+                        self.account
+                    ),
+                ));
+            }
+            if !audit_only && !self.permits(client, Permission::Reenable) {
+                return Err(Refusal::new(
+                    Rule::ClientNotAllowed,
+                    format!("client {client:?} may not re-enable {}", self.account),
+                ));
+            }
+        }
+        let since = now.saturating_sub(self.flap_limit.window_seconds);
+        let in_window = recent_changes.iter().filter(|&&t| t > since).count();
+        if in_window >= self.flap_limit.changes as usize {
+            return Err(Refusal::new(
+                Rule::FlapLimit,
+                format!(
+                    "{} changes on {} in the last {} s reach the limit of {}",
+                    in_window,
+                    self.account,
+                    self.flap_limit.window_seconds,
+                    self.flap_limit.changes
+                ),
+            ));
+        }
+        Ok(Decision::Proceed)
+    }
+
+    /// The allowed targets as prefixed strings, null key last if allowed.
+    pub fn allowed_target_strings(&self, prefix: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .targets
+            .iter()
+            .map(|t| t.key.to_string_with_prefix(prefix))
+            .collect();
+        if self.allow_null_key {
+            out.push(PublicKey::NULL.to_string_with_prefix(prefix));
+        }
+        out
+    }
+}
+
+fn permission_verb(permission: Permission) -> &'static str {
+    match permission {
+        Permission::Switch => "switch keys",
+        Permission::Disable => "disable (set the null key)",
+        Permission::Reenable => "re-enable",
+        Permission::DryRun => "dry-run",
+        Permission::Status => "read status",
+    }
+}
+
+#[cfg(test)]
+mod tests;

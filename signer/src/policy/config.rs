@@ -1,0 +1,145 @@
+//! The policy as written in the signer's TOML (`[[account]]` sections), and its checked form.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use vwf_shared::PublicKey;
+
+use super::{AccountPolicy, FlapLimit, NamedTarget, Permission};
+
+/// `[[account]]`: one witness account the signer may act for.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// The witness account name.
+    pub name: String,
+    /// `[[account.target]]`: the keys a client may switch to (backup servers).
+    #[serde(default, rename = "target")]
+    pub targets: Vec<TargetConfig>,
+    /// Whether the null key (kill switch) may be set. Default: false (name it to allow it).
+    #[serde(default)]
+    pub allow_null_key: bool,
+    /// Whether a request may move the account off the null key. Default: false, so a disabled
+    /// witness stays disabled until the operator acts.
+    #[serde(default)]
+    pub allow_reenable: bool,
+    /// At most this many applied changes per rolling window. Default: 3 per 3600 s.
+    #[serde(default)]
+    pub flap_limit: FlapLimitConfig,
+    /// `[[account.client]]`: which client identities may do what.
+    #[serde(rename = "client")]
+    pub clients: Vec<ClientConfig>,
+}
+
+/// `[[account.target]]`: a named key.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// The operator's name for it, e.g. "backup-1".
+    pub name: String,
+    /// The public key with the chain's prefix.
+    pub key: String,
+}
+
+/// `[[account.client]]`: a client identity (its certificate's URI or DNS SAN) and its grants.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// E.g. "spiffe://vwf/monitor".
+    pub identity: String,
+    /// Any of "switch", "disable", "reenable", "dry-run", "status".
+    pub may: Vec<Permission>,
+}
+
+/// `flap_limit = { changes = 3, window_seconds = 3600 }`.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlapLimitConfig {
+    /// Changes allowed per window (at least 1).
+    pub changes: u32,
+    /// Window length in seconds (at least 1).
+    pub window_seconds: u64,
+}
+
+impl Default for FlapLimitConfig {
+    fn default() -> Self {
+        FlapLimitConfig {
+            changes: 3,
+            window_seconds: 3600,
+        }
+    }
+}
+
+impl AccountConfig {
+    /// Checks the section and builds the account's policy. Errors say which field and why.
+    pub fn build(&self, prefix: &str) -> Result<AccountPolicy, String> {
+        let here = format!("account {:?}", self.name);
+        vwf_shared::names::check_account_name(&self.name).map_err(|e| format!("{here}: {e}"))?;
+        let mut targets: Vec<NamedTarget> = Vec::new();
+        for target in &self.targets {
+            let key = PublicKey::parse(&target.key, prefix)
+                .map_err(|e| format!("{here}: target {:?}: {e}", target.name))?;
+            if key.is_null() {
+                return Err(format!(
+                    "{here}: target {:?} is the null key; use allow_null_key = true instead",
+                    target.name
+                ));
+            }
+            if targets
+                .iter()
+                .any(|t| t.key == key || t.name == target.name)
+            {
+                return Err(format!("{here}: target {:?} is listed twice", target.name));
+            }
+            targets.push(NamedTarget {
+                name: target.name.clone(),
+                key,
+            });
+        }
+        if targets.is_empty() && !self.allow_null_key {
+            return Err(format!(
+                "{here}: names no target key and does not allow the null key, so nothing could ever be done"
+            ));
+        }
+        if self.flap_limit.changes == 0 || self.flap_limit.window_seconds == 0 {
+            return Err(format!(
+                "{here}: flap_limit needs changes >= 1 and window_seconds >= 1"
+            ));
+        }
+        let mut clients: BTreeMap<String, Vec<Permission>> = BTreeMap::new();
+        for client in &self.clients {
+            if client.identity.trim().is_empty() {
+                return Err(format!("{here}: a client has an empty identity"));
+            }
+            if client.may.is_empty() {
+                return Err(format!(
+                    "{here}: client {:?} may do nothing",
+                    client.identity
+                ));
+            }
+            if clients
+                .insert(client.identity.clone(), client.may.clone())
+                .is_some()
+            {
+                return Err(format!(
+                    "{here}: client {:?} is listed twice",
+                    client.identity
+                ));
+            }
+        }
+        if clients.is_empty() {
+            return Err(format!("{here}: no [[account.client]] is allowed anything"));
+        }
+        Ok(AccountPolicy {
+            account: self.name.clone(),
+            targets,
+            allow_null_key: self.allow_null_key,
+            allow_reenable: self.allow_reenable,
+            flap_limit: FlapLimit {
+                changes: self.flap_limit.changes,
+                window_seconds: self.flap_limit.window_seconds,
+            },
+            clients,
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! The tonic service, kept thin: identify the client, rate-limit, convert, call the engine,
+//! convert back. Errors map to gRPC statuses in [`status`], the one place that decides what a
+//! peer may learn (never paths or key material).
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{Quota, RateLimiter};
+use tonic::{Request, Response, Status};
+use vwf_proto::v1 as pb;
+use vwf_proto::v1::signer_server::Signer;
+
+use crate::audit::AuditEntry;
+use crate::convert;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::policy::Permission;
+
+type Limiter = RateLimiter<
+    String,
+    governor::state::keyed::HashMapStateStore<String>,
+    governor::clock::DefaultClock,
+>;
+
+/// The gRPC face of the [`Engine`].
+pub struct SignerService {
+    engine: Arc<Engine>,
+    limiter: Limiter,
+}
+
+impl SignerService {
+    /// A service allowing each client identity `requests` calls per `window`.
+    pub fn new(engine: Arc<Engine>, requests: u32, window: Duration) -> Self {
+        let burst = NonZeroU32::new(requests).unwrap_or(NonZeroU32::MIN);
+        let period = window / burst.get();
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(burst))
+            .allow_burst(burst);
+        SignerService {
+            engine,
+            limiter: RateLimiter::hashmap(quota),
+        }
+    }
+
+    /// The client's identity from its verified certificate, then the rate limit.
+    async fn admit<T>(&self, request: &Request<T>, call: &'static str) -> Result<String, Status> {
+        let certs = request
+            .peer_certs()
+            .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+        let leaf = certs
+            .first()
+            .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+        let client = crate::tls::client_identity(leaf)
+            .map_err(|_| Status::unauthenticated("the client certificate names no identity"))?;
+        if self.limiter.check_key(&client).is_err() {
+            self.engine
+                .audit()
+                .record(AuditEntry {
+                    call,
+                    client: client.clone(),
+                    decision: "refused",
+                    rule: Some("rate-limit".into()),
+                    detail: "too many requests from this client".into(),
+                    ..AuditEntry::default()
+                })
+                .await
+                .map_err(|e| status(&e))?;
+            return Err(Status::resource_exhausted(
+                "rate limit: too many requests from this client",
+            ));
+        }
+        Ok(client)
+    }
+
+    async fn audit_invalid(
+        &self,
+        call: &'static str,
+        client: &str,
+        request: &pb::SetSigningKeyRequest,
+        refusal: &crate::policy::Refusal,
+    ) -> Result<(), Status> {
+        self.engine
+            .audit()
+            .record(AuditEntry {
+                call,
+                client: client.to_owned(),
+                request_id: clip(&request.request_id),
+                account: clip(&request.account),
+                decision: "refused",
+                rule: Some(refusal.rule.to_string()),
+                detail: refusal.reason.clone(),
+                ..AuditEntry::default()
+            })
+            .await
+            .map_err(|e| status(&e))
+    }
+}
+
+/// Client-supplied text in the audit log is bounded.
+fn clip(text: &str) -> String {
+    text.chars().take(128).collect()
+}
+
+#[tonic::async_trait]
+impl Signer for SignerService {
+    async fn set_signing_key(
+        &self,
+        request: Request<pb::SetSigningKeyRequest>,
+    ) -> Result<Response<pb::SetSigningKeyResponse>, Status> {
+        let client = self.admit(&request, "set-signing-key").await?;
+        let request = request.into_inner();
+        let prefix = self.engine.profile().address_prefix.clone();
+        let intent = match convert::intent(&request, &prefix, true) {
+            Ok(intent) => intent,
+            Err(refusal) => {
+                self.audit_invalid("set-signing-key", &client, &request, &refusal)
+                    .await?;
+                let refused =
+                    pb::set_signing_key_response::Outcome::Refused(convert::refused(&refusal));
+                return Ok(Response::new(pb::SetSigningKeyResponse {
+                    outcome: Some(refused),
+                }));
+            }
+        };
+        match self.engine.set_signing_key(&client, &intent).await {
+            Ok(outcome) => Ok(Response::new(convert::outcome(outcome))),
+            Err(error) => {
+                tracing::error!(%client, request_id = %intent.request_id, %error, "request failed");
+                Err(status(&error))
+            }
+        }
+    }
+
+    async fn dry_run(
+        &self,
+        request: Request<pb::DryRunRequest>,
+    ) -> Result<Response<pb::DryRunResponse>, Status> {
+        let client = self.admit(&request, "dry-run").await?;
+        let request = request.into_inner();
+        let inner = request.request.unwrap_or_default();
+        let prefix = self.engine.profile().address_prefix.clone();
+        let intent = match convert::intent(&inner, &prefix, false) {
+            Ok(intent) => intent,
+            Err(refusal) => {
+                self.audit_invalid("dry-run", &client, &inner, &refusal)
+                    .await?;
+                return Ok(Response::new(pb::DryRunResponse {
+                    refused: Some(convert::refused(&refusal)),
+                    reasons: vec![format!("refused: {}", refusal.reason)],
+                    ..pb::DryRunResponse::default()
+                }));
+            }
+        };
+        match self
+            .engine
+            .dry_run(&client, &intent, request.preflight)
+            .await
+        {
+            Ok(report) => Ok(Response::new(convert::dry_run(report))),
+            Err(error) => Err(status(&error)),
+        }
+    }
+
+    async fn status(
+        &self,
+        request: Request<pb::StatusRequest>,
+    ) -> Result<Response<pb::StatusResponse>, Status> {
+        let client = self.admit(&request, "status").await?;
+        let policy = self.engine.policy();
+        if !policy.allows_anywhere(&client, Permission::Status) {
+            return Err(Status::permission_denied(format!(
+                "client {client:?} may not read status"
+            )));
+        }
+        let profile = self.engine.profile();
+        let accounts = policy
+            .accounts()
+            .filter(|a| a.permits(&client, Permission::Status))
+            .map(|a| pb::AccountStatus {
+                account: a.account.clone(),
+                active_key: self.engine.active_key(),
+                allowed_targets: a.allowed_target_strings(&profile.address_prefix),
+            })
+            .collect();
+        Ok(Response::new(pb::StatusResponse {
+            version: env!("CARGO_PKG_VERSION").into(),
+            profile: profile.name.to_string(),
+            chain_id: profile.chain_id.to_string(),
+            accounts,
+            client_identity: client,
+        }))
+    }
+}
+
+/// The one mapping from signer errors to what a peer sees.
+pub fn status(error: &Error) -> Status {
+    match error {
+        Error::Rpc(e) => Status::unavailable(format!("node: {e}")),
+        Error::Expired(_) => Status::unavailable(error.to_string()),
+        Error::Preflight(_) | Error::Chain(_) | Error::KeyNotAuthorized(_) => {
+            Status::failed_precondition(error.to_string())
+        }
+        _ => Status::internal("signer internal error; see the signer's log"),
+    }
+}

@@ -1,0 +1,281 @@
+//! The request store: what the signer decided for each (client, request id), persisted
+//! atomically before the answer leaves, so a retried request, or one repeated after a restart,
+//! gets the first outcome and never causes a second broadcast.
+//!
+//! A request is written as `Pending` (with its signed transaction) before broadcasting and as
+//! `Done` after, so a crash between the two is visible at the next request with that id and is
+//! reconciled against the chain instead of broadcast blindly again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use vwf_shared::persist::write_atomic;
+
+use crate::error::Error;
+
+/// Done records older than this are dropped when the file is rewritten (30 days).
+const RETENTION_SECONDS: u64 = 30 * 24 * 3600;
+
+/// A final answer, as returned to the client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Included in a block.
+    Applied {
+        /// Transaction id.
+        tx_id: String,
+        /// Including block.
+        block_num: u32,
+        /// The key now on chain.
+        signing_key: String,
+    },
+    /// The chain already held the target.
+    AlreadyInEffect {
+        /// The key on chain.
+        signing_key: String,
+    },
+    /// Refused by a rule.
+    Refused {
+        /// The rule's stable name.
+        rule: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where a request stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum RequestState {
+    /// Signed and about to be (or being) broadcast.
+    Pending {
+        /// The signed legacy JSON, to re-send the same bytes.
+        signed_tx_json: String,
+        /// Its id.
+        tx_id: String,
+        /// Its expiration, unix seconds.
+        expiration: u32,
+    },
+    /// Answered.
+    Done {
+        /// The answer.
+        outcome: Outcome,
+    },
+}
+
+/// One request's record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// The witness account.
+    pub account: String,
+    /// The target key string.
+    pub target: String,
+    /// The expected current key string.
+    pub expected: String,
+    /// When it was last updated, unix seconds.
+    pub at: u64,
+    /// Where it stands.
+    #[serde(flatten)]
+    pub state: RequestState,
+}
+
+impl RequestRecord {
+    /// Whether this record is the same request (same account, target and expected key).
+    pub fn same_request(&self, account: &str, target: &str, expected: &str) -> bool {
+        self.account == account && self.target == target && self.expected == expected
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreFile {
+    version: u32,
+    /// Keyed by "client identity" + '\n' + "request id": ids are per client.
+    requests: BTreeMap<String, RequestRecord>,
+}
+
+/// The persisted store.
+#[derive(Clone, Debug)]
+pub struct RequestStore {
+    path: PathBuf,
+    file: Arc<Mutex<StoreFile>>,
+}
+
+fn store_key(client: &str, request_id: &str) -> String {
+    format!("{client}\n{request_id}")
+}
+
+impl RequestStore {
+    /// Opens the store at `path`, creating it empty if missing. A file that does not parse is
+    /// an error, never silently replaced: it holds the memory of what was broadcast.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let file = match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => StoreFile {
+                version: 1,
+                requests: BTreeMap::new(),
+            },
+            Err(source) => {
+                return Err(Error::State {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
+        Ok(RequestStore {
+            path: path.to_owned(),
+            file: Arc::new(Mutex::new(file)),
+        })
+    }
+
+    /// The record for a client's request id.
+    pub fn get(&self, client: &str, request_id: &str) -> Option<RequestRecord> {
+        self.lock()
+            .requests
+            .get(&store_key(client, request_id))
+            .cloned()
+    }
+
+    /// Unix times of the applied changes on `account` (for the flap limit).
+    pub fn applied_times(&self, account: &str) -> Vec<u64> {
+        self.lock()
+            .requests
+            .values()
+            .filter(|r| r.account == account)
+            .filter(|r| {
+                matches!(
+                    &r.state,
+                    RequestState::Done {
+                        outcome: Outcome::Applied { .. }
+                    }
+                )
+            })
+            .map(|r| r.at)
+            .collect()
+    }
+
+    /// Records a request's state and persists the whole store atomically before returning.
+    pub async fn put(
+        &self,
+        client: &str,
+        request_id: &str,
+        record: RequestRecord,
+    ) -> Result<(), Error> {
+        let bytes = {
+            let mut file = self.lock();
+            let now = record.at;
+            file.requests.insert(store_key(client, request_id), record);
+            file.requests.retain(|_, r| {
+                matches!(r.state, RequestState::Pending { .. })
+                    || now.saturating_sub(r.at) < RETENTION_SECONDS
+            });
+            // Plain strings and integers: serialization cannot fail.
+            serde_json::to_vec_pretty(&*file).unwrap_or_default()
+        };
+        self.persist(bytes).await
+    }
+
+    /// Forgets a request (its pending transaction expired unincluded) and persists.
+    pub async fn remove(&self, client: &str, request_id: &str) -> Result<(), Error> {
+        let bytes = {
+            let mut file = self.lock();
+            file.requests.remove(&store_key(client, request_id));
+            serde_json::to_vec_pretty(&*file).unwrap_or_default()
+        };
+        self.persist(bytes).await
+    }
+
+    async fn persist(&self, bytes: Vec<u8>) -> Result<(), Error> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || write_atomic(&path, &bytes, 0o600))
+            .await
+            .map_err(|e| Error::Internal(format!("store writer stopped: {e}")))?
+            .map_err(|source| Error::State {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, StoreFile> {
+        // Updates happen under the lock without panicking code; a poisoned lock still holds a
+        // consistent map.
+        self.file.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(at: u64, state: RequestState) -> RequestRecord {
+        RequestRecord {
+            account: "vit-test-witness".into(),
+            target: "VIT6qcf".into(),
+            expected: "VIT84Ce".into(),
+            at,
+            state,
+        }
+    }
+
+    fn applied(block_num: u32) -> RequestState {
+        RequestState::Done {
+            outcome: Outcome::Applied {
+                tx_id: "ab".into(),
+                block_num,
+                signing_key: "VIT6qcf".into(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn outcomes_survive_a_reopen_and_ids_are_per_client()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("requests.json");
+        let store = RequestStore::open(&path)?;
+        store.put("monitor", "r1", record(100, applied(7))).await?;
+        let reopened = RequestStore::open(&path)?;
+        assert_eq!(reopened.get("monitor", "r1"), Some(record(100, applied(7))));
+        assert_eq!(reopened.get("other-client", "r1"), None);
+        assert_eq!(reopened.applied_times("vit-test-witness"), vec![100]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn old_done_records_are_pruned_but_pending_ones_kept()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = RequestStore::open(&dir.path().join("requests.json"))?;
+        let pending = RequestState::Pending {
+            signed_tx_json: "{}".into(),
+            tx_id: "ab".into(),
+            expiration: 5,
+        };
+        store.put("m", "old", record(1, applied(1))).await?;
+        store.put("m", "stuck", record(1, pending)).await?;
+        store
+            .put("m", "new", record(RETENTION_SECONDS + 10, applied(2)))
+            .await?;
+        assert!(store.get("m", "old").is_none());
+        assert!(store.get("m", "stuck").is_some());
+        assert!(store.get("m", "new").is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn a_corrupt_store_is_an_error_not_a_fresh_start() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("requests.json");
+        std::fs::write(&path, b"{not json")?;
+        assert!(matches!(
+            RequestStore::open(&path),
+            Err(Error::Corrupt { .. })
+        ));
+        Ok(())
+    }
+}

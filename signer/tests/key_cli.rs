@@ -1,0 +1,230 @@
+//! `vwf-signer key import` through the real binary, checked by decrypting with the keystore.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use secrecy::ExposeSecret;
+use vwf_shared::PrivateKey;
+use vwf_signer::Error;
+use vwf_signer::keystore::{KeySource, LoadOptions, load_active_key_with};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vwf-signer");
+const WIF0: &str = "5K5WrHCEqHdoiaWjbwBedbYnu9vA8BUPBMRsbkggk2FbhTsFVJP";
+const PASS: &str = "correct horse battery staple";
+const FAST: LoadOptions = LoadOptions { max_work_factor: 4 };
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn run(args: &[&str], stdin: &str) -> std::io::Result<Output> {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    child.wait_with_output()
+}
+
+fn import(out: &Path, extra: &[&str], stdin: &str) -> std::io::Result<Output> {
+    let out = out.to_string_lossy();
+    let mut args = vec![
+        "key",
+        "import",
+        "--profile",
+        "VIT",
+        "--out",
+        &out,
+        "--scrypt-work-factor",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    run(&args, stdin)
+}
+
+fn write(dir: &Path, name: &str, content: &str, mode: u32) -> std::io::Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, content)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+    Ok(path)
+}
+
+fn expected_public() -> Result<String, vwf_shared::KeyError> {
+    Ok(PrivateKey::from_wif(WIF0)?
+        .public_key()
+        .to_string_with_prefix("VIT"))
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn import_from_stdin_with_passphrase_file_decrypts_to_the_same_key() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pass = write(dir.path(), "pass", &format!("{PASS}\n"), 0o600)?;
+    let out = dir.path().join("active.age");
+    let output = import(
+        &out,
+        &["--passphrase-file", &pass.to_string_lossy()],
+        &format!("{WIF0}\n"),
+    )?;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(String::from_utf8(output.stdout)?.trim(), expected_public()?);
+    assert_eq!(std::fs::metadata(&out)?.permissions().mode() & 0o777, 0o600);
+    assert!(
+        !std::fs::read(&out)?
+            .windows(10)
+            .any(|w| w == &WIF0.as_bytes()[..10])
+    );
+    let loaded = load_active_key_with(&out, &KeySource::PassphraseFile(pass), &FAST)?;
+    assert_eq!(
+        loaded.public_key.to_string_with_prefix("VIT"),
+        expected_public()?
+    );
+
+    let wrong = write(dir.path(), "wrong", "hunter2", 0o600)?;
+    let error = load_active_key_with(&out, &KeySource::PassphraseFile(wrong), &FAST)
+        .err()
+        .ok_or("wrong passphrase accepted")?;
+    assert!(matches!(error, Error::WrongKey { .. }), "{error:?}");
+    assert_eq!(error.exit_code(), 2);
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains("hunter2") && !shown.contains(PASS) && !shown.contains(WIF0));
+    Ok(())
+}
+
+#[test]
+fn import_to_x25519_recipient_armored_decrypts_with_identity_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let wif_file = write(dir.path(), "wif", WIF0, 0o600)?;
+    let out = dir.path().join("active.age");
+    let extra = [
+        "--recipient",
+        &recipient,
+        "--armor",
+        "--wif-file",
+        &wif_file.to_string_lossy(),
+    ];
+    let output = import(&out, &extra, "")?;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(std::fs::read_to_string(&out)?.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+    let id_file = write(
+        dir.path(),
+        "age-identity",
+        identity.to_string().expose_secret(),
+        0o600,
+    )?;
+    let loaded = load_active_key_with(&out, &KeySource::IdentityFile(id_file.clone()), &FAST)?;
+    assert_eq!(
+        loaded.public_key.to_string_with_prefix("VIT"),
+        expected_public()?
+    );
+
+    std::fs::set_permissions(&id_file, std::fs::Permissions::from_mode(0o644))?;
+    let refused = load_active_key_with(&out, &KeySource::IdentityFile(id_file), &FAST);
+    assert!(
+        matches!(refused, Err(Error::KeyFilePermissions { .. })),
+        "{refused:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn group_readable_passphrase_file_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pass = write(dir.path(), "pass", PASS, 0o640)?;
+    let out = dir.path().join("active.age");
+    let output = import(&out, &["--passphrase-file", &pass.to_string_lossy()], WIF0)?;
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("chmod 600") && !err.contains(PASS), "{err}");
+    assert!(!out.exists());
+    Ok(())
+}
+
+#[test]
+fn invalid_wif_is_refused_strictly_and_never_echoed() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pass = write(dir.path(), "pass", PASS, 0o600)?;
+    let out = dir.path().join("active.age");
+    let mangled = format!("{}Q", &WIF0[..WIF0.len() - 1]);
+    let output = import(
+        &out,
+        &["--passphrase-file", &pass.to_string_lossy()],
+        &mangled,
+    )?;
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("WIF checksum mismatch"), "{err}");
+    assert!(
+        !err.contains(&mangled[..12]) && output.stdout.is_empty(),
+        "{err}"
+    );
+    assert!(!out.exists());
+    Ok(())
+}
+
+#[test]
+fn existing_out_is_refused_without_force() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pass = write(dir.path(), "pass", PASS, 0o600)?;
+    let out = write(dir.path(), "active.age", "keep me", 0o600)?;
+    let pass_arg = pass.to_string_lossy();
+    let output = import(&out, &["--passphrase-file", &pass_arg], WIF0)?;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--force"), "{}", stderr(&output));
+    assert_eq!(std::fs::read_to_string(&out)?, "keep me");
+    let output = import(&out, &["--passphrase-file", &pass_arg, "--force"], WIF0)?;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let loaded = load_active_key_with(&out, &KeySource::PassphraseFile(pass), &FAST)?;
+    assert_eq!(
+        loaded.public_key.to_string_with_prefix("VIT"),
+        expected_public()?
+    );
+    Ok(())
+}
+
+#[test]
+fn bad_recipients_are_refused_clearly() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("active.age");
+    let output = import(&out, &["--recipient", "age1notarecipient"], WIF0)?;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("invalid age recipient"),
+        "{}",
+        stderr(&output)
+    );
+    let recipients = write(dir.path(), "recipients", "# nobody\n\n", 0o644)?;
+    let output = import(
+        &out,
+        &["--recipients-file", &recipients.to_string_lossy()],
+        WIF0,
+    )?;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(!out.exists());
+    Ok(())
+}
+
+#[test]
+fn plugin_recipient_without_its_binary_says_so() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("active.age");
+    let yubikey = "age1yubikey1qwt50d05nh5vutpdzmlg5wn80xq5negm4uj9ghv0snvdd3yysf5yw3rhl3t";
+    let output = import(&out, &["--recipient", yubikey], WIF0)?;
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("age-plugin-yubikey not found on PATH"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! The signer daemon end to end: real `vwf-signer serve` (mTLS gRPC, age key, policy, audit)
+//! against the real `vwf-simchain` on 127.0.0.1.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::Value;
+use vwf_proto::v1 as pb;
+use vwf_proto::v1::set_signing_key_response::Outcome;
+use vwf_proto::v1::signing_key_target::Target;
+use vwf_tests::harness::SimChain;
+use vwf_tests::signer::{ACCOUNT, INTRUDER, MONITOR, SignerSetup, default_policy};
+use vwf_tests::tx::test_public_key;
+use vwf_tests::wait::wait_for;
+
+const SIM: &str = env!("CARGO_BIN_EXE_vwf-simchain");
+
+fn key(index: usize) -> anyhow::Result<String> {
+    Ok(test_public_key(index)?.to_string_with_prefix("VIT"))
+}
+
+const NULL: &str = "VIT1111111111111111111111111111111114T1Anm";
+
+fn request(id: &str, account: &str, target: &str, expected: &str) -> pb::SetSigningKeyRequest {
+    let target = if target == NULL {
+        Target::NullKey(pb::NullKey {})
+    } else {
+        Target::PublicKey(target.to_owned())
+    };
+    pb::SetSigningKeyRequest {
+        request_id: id.to_owned(),
+        account: account.to_owned(),
+        target: Some(pb::SigningKeyTarget { target: Some(target) }),
+        expected_current_key: expected.to_owned(),
+        reason: "end-to-end test".into(),
+    }
+}
+
+fn refused_rule(outcome: &Option<Outcome>) -> Option<&str> {
+    match outcome {
+        Some(Outcome::Refused(refused)) => Some(refused.rule.as_str()),
+        _ => None,
+    }
+}
+
+async fn updates(sim: &SimChain) -> anyhow::Result<usize> {
+    let history = sim.control().history().await?;
+    Ok(history["updates"].as_array().map_or(0, Vec::len))
+}
+
+async fn chain_key(sim: &SimChain) -> anyhow::Result<String> {
+    let witness = sim.control().witness(ACCOUNT).await?;
+    witness["signing_key"].as_str().map(str::to_owned).context("no signing_key")
+}
+
+#[tokio::test]
+async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_audited() -> anyhow::Result<()> {
+    let sim = SimChain::spawn(SIM, &["--block-interval-ms", "200"]).await?;
+    let setup = SignerSetup::create(&[sim.node(0)], &default_policy(1)?)?;
+    let daemon = setup.start().await?;
+    let address = daemon.field("listening")?;
+    let mut monitor = setup.client(&address, MONITOR).await?;
+    let (primary, backup, stranger) = (key(1)?, key(2)?, key(3)?);
+
+    // Allowed: primary → backup, applied on chain.
+    let applied = monitor
+        .set_signing_key(request("switch-1", ACCOUNT, &backup, &primary))
+        .await?
+        .into_inner();
+    let Some(Outcome::Applied(applied)) = applied.outcome else {
+        anyhow::bail!("expected applied, got {applied:?}");
+    };
+    assert_eq!(applied.signing_key, backup);
+    assert!(applied.block_num > 0);
+    assert_eq!(applied.tx_id.len(), 40);
+    assert_eq!(chain_key(&sim).await?, backup);
+    assert_eq!(updates(&sim).await?, 1);
+
+    // The same request again: the first outcome, nothing broadcast.
+    let replay = monitor
+        .set_signing_key(request("switch-1", ACCOUNT, &backup, &primary))
+        .await?
+        .into_inner();
+    assert_eq!(replay.outcome, Some(Outcome::Applied(applied.clone())));
+
+    // Each refusal names its rule; none broadcasts.
+    let cases = [
+        (request("r-offpolicy", ACCOUNT, &stranger, &backup), "target-not-allowed"),
+        (request("r-account", "someone-else", &backup, &primary), "unknown-account"),
+        (request("r-cas", ACCOUNT, NULL, &primary), "compare-and-swap"),
+        (request("r-flap", ACCOUNT, NULL, &backup), "flap-limit"),
+        (request("bad id!", ACCOUNT, NULL, &backup), "invalid-request"),
+        (request("r-reused", ACCOUNT, &backup, &primary), "already-in-effect"),
+    ];
+    for (req, rule) in cases {
+        let answer = monitor.set_signing_key(req).await?.into_inner();
+        if rule == "already-in-effect" {
+            assert!(matches!(answer.outcome, Some(Outcome::AlreadyInEffect(_))), "{answer:?}");
+        } else {
+            assert_eq!(refused_rule(&answer.outcome), Some(rule), "{answer:?}");
+        }
+    }
+    let mut intruder = setup.client(&address, INTRUDER).await?;
+    let answer = intruder
+        .set_signing_key(request("r-intruder", ACCOUNT, NULL, &backup))
+        .await?
+        .into_inner();
+    assert_eq!(refused_rule(&answer.outcome), Some("client-not-allowed"));
+    assert_eq!(updates(&sim).await?, 1, "a refused request was broadcast");
+    assert_eq!(chain_key(&sim).await?, backup);
+
+    // A dry run builds the exact transaction without broadcasting.
+    let dry = monitor
+        .dry_run(pb::DryRunRequest {
+            request: Some(request("", ACCOUNT, NULL, &backup)),
+            preflight: true,
+        })
+        .await?
+        .into_inner();
+    assert!(!dry.allowed, "flap limit should refuse: {dry:?}");
+    assert_eq!(dry.refused.map(|r| r.rule).as_deref(), Some("flap-limit"));
+
+    // The audit log has one line per decision, with the rule.
+    let audit = setup.audit()?;
+    let rules: Vec<&str> = audit.iter().filter_map(|e| e["rule"].as_str()).collect();
+    for rule in ["target-not-allowed", "unknown-account", "compare-and-swap", "flap-limit", "client-not-allowed", "invalid-request"] {
+        assert!(rules.contains(&rule), "{rule} not audited: {audit:?}");
+    }
+    let applied_entries: Vec<&Value> = audit.iter().filter(|e| e["decision"] == "applied").collect();
+    assert_eq!(applied_entries.len(), 1);
+    assert_eq!(applied_entries[0]["tx_id"], Value::String(applied.tx_id.clone()));
+    assert_eq!(applied_entries[0]["client"], MONITOR);
+    daemon.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn kill_switch_applies_the_null_key_and_a_restart_keeps_request_ids() -> anyhow::Result<()> {
+    let sim = SimChain::spawn(SIM, &["--block-interval-ms", "200"]).await?;
+    let setup = SignerSetup::create(&[sim.node(0)], &default_policy(3)?)?;
+    let daemon = setup.start().await?;
+    let address = daemon.field("listening")?;
+    let mut monitor = setup.client(&address, MONITOR).await?;
+    let primary = key(1)?;
+
+    let first = monitor
+        .set_signing_key(request("kill-1", ACCOUNT, NULL, &primary))
+        .await?
+        .into_inner();
+    assert!(matches!(first.outcome, Some(Outcome::Applied(_))), "{first:?}");
+    assert_eq!(chain_key(&sim).await?, NULL);
+
+    // A crash and restart: the request id still answers with the first outcome.
+    daemon.kill().await?;
+    let daemon = setup.start().await?;
+    let address = daemon.field("listening")?;
+    let mut monitor = setup.client(&address, MONITOR).await?;
+    let again = monitor
+        .set_signing_key(request("kill-1", ACCOUNT, NULL, &primary))
+        .await?
+        .into_inner();
+    assert_eq!(again.outcome, first.outcome);
+    assert_eq!(updates(&sim).await?, 1);
+
+    // Disabled stays disabled: re-enabling is not allowed by this policy.
+    let reenable = monitor
+        .set_signing_key(request("reenable-1", ACCOUNT, &key(2)?, NULL))
+        .await?
+        .into_inner();
+    assert_eq!(refused_rule(&reenable.outcome), Some("reenable-not-allowed"));
+
+    // The null-key witness leaves the schedule: no further misses accrue for it.
+    let control = sim.control();
+    wait_for("witness leaves the schedule", Duration::from_secs(20), Duration::from_millis(100), || async {
+        let status = control.status().await?;
+        let scheduled = status["witnesses"]
+            .as_array()
+            .and_then(|ws| ws.iter().find(|w| w["name"] == ACCOUNT))
+            .map(|w| w["scheduled"].as_bool() == Some(true));
+        Ok(scheduled == Some(false))
+    })
+    .await?;
+    daemon.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn tls_refuses_missing_foreign_and_expired_client_certificates() -> anyhow::Result<()> {
+    use vwf_signer::pki::{CertificateAuthority, Validity};
+    let sim = SimChain::spawn(SIM, &["--block-interval-ms", "300"]).await?;
+    let setup = SignerSetup::create(&[sim.node(0)], &default_policy(3)?)?;
+    let daemon = setup.start().await?;
+    let address = daemon.field("listening")?;
+    let status = || pb::StatusRequest {};
+
+    // The monitor's own certificate works.
+    let mut monitor = setup.client(&address, MONITOR).await?;
+    let answer = monitor.status(status()).await?.into_inner();
+    assert_eq!(answer.client_identity, MONITOR);
+    assert_eq!(answer.profile, "VIT");
+
+    // No certificate.
+    let mut anonymous = setup.client_with(&address, None).await?;
+    assert!(anonymous.status(status()).await.is_err());
+
+    // A certificate from another CA with the right identity.
+    let other = CertificateAuthority::generate("other CA", Validity::days_from_now(1))?;
+    let foreign = other.issue_client_certificate(MONITOR, Validity::days_from_now(1))?;
+    let mut foreign_client = setup
+        .client_with(&address, Some((foreign.cert_pem.clone(), foreign.key_pem.to_string())))
+        .await?;
+    assert!(foreign_client.status(status()).await.is_err());
+
+    // An expired certificate from the right CA.
+    let ca_cert = std::fs::read_to_string(setup.certs().join("ca.pem"))?;
+    let ca_key = std::fs::read_to_string(setup.certs().join("ca.key"))?;
+    let ca = CertificateAuthority::from_pem(&ca_cert, &ca_key)?;
+    let now = time::OffsetDateTime::now_utc();
+    let expired = ca.issue_client_certificate(
+        MONITOR,
+        Validity { not_before: now - time::Duration::days(10), not_after: now - time::Duration::days(1) },
+    )?;
+    let mut expired_client = setup
+        .client_with(&address, Some((expired.cert_pem.clone(), expired.key_pem.to_string())))
+        .await?;
+    assert!(expired_client.status(status()).await.is_err());
+
+    // The daemon keeps serving, and the refusals are audited at the TLS layer.
+    assert!(monitor.status(status()).await.is_ok());
+    let tls_refusals = setup
+        .audit()?
+        .iter()
+        .filter(|e| e["call"] == "tls-handshake" && e["decision"] == "refused")
+        .count();
+    assert!(tls_refusals >= 3, "expected 3 audited handshake refusals, got {tls_refusals}");
+    daemon.stop().await?;
+    Ok(())
+}
