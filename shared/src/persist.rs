@@ -5,44 +5,75 @@
 //! either the old content or the new, never a torn write, and the new content survives power
 //! loss once the call returns.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Replaces `path` with `bytes` atomically and durably; the file gets `mode` (e.g. 0o600).
+/// What to do when the target already exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Replace it atomically (state files).
+    Replace,
+    /// Fail with [`io::ErrorKind::AlreadyExists`], even if it appears while writing (keys,
+    /// certificates): the final step is a hard link, which never replaces.
+    Refuse,
+}
+
+/// Replaces `path` with `bytes` atomically and durably; the file gets exactly `mode`.
 ///
-/// Fails if the parent directory does not exist. On failure the temporary file is removed and
-/// `path` is unchanged.
+/// Fails if the parent directory does not exist. On failure `path` is unchanged and no
+/// temporary file is left behind.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    write_file(path, bytes, mode, Existing::Replace)
+}
+
+/// Writes `bytes` to `path` atomically and durably with exactly `mode`: a temporary file in the
+/// same directory, created with the final mode (never readable by others, not even for an
+/// instant), written, fsynced, moved into place, and the directory fsynced.
+pub fn write_file(path: &Path, bytes: &[u8], mode: u32, existing: Existing) -> io::Result<()> {
     let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
     };
+    let temp = TempPath(temp_name(&dir, path));
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode & 0o600)
+        .open(&temp.0)?;
+    // The umask may have removed bits; set exactly the requested mode on the descriptor.
+    file.set_permissions(Permissions::from_mode(mode))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    match existing {
+        Existing::Replace => fs::rename(&temp.0, path)?,
+        Existing::Refuse => fs::hard_link(&temp.0, path)?,
+    }
+    drop(temp);
+    File::open(&dir)?.sync_all()
+}
+
+/// `.<name>.tmp.<pid>.<n>` next to the target.
+fn temp_name(dir: &Path, path: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let temp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        // Best effort: the temporary file may not exist if creating it failed.
-        let _ = fs::remove_file(&temp);
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{name}.tmp.{}.{n}", std::process::id()))
+}
+
+/// Removes the temporary file when dropped (after a rename there is nothing to remove).
+struct TempPath(PathBuf);
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
     }
-    result
 }
 
 /// Opens `path` for appending, creating it with `mode` if missing; each write lands at the end.
@@ -69,6 +100,26 @@ mod tests {
         assert_eq!(fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
         let leftovers = fs::read_dir(dir.path())?.count();
         assert_eq!(leftovers, 1, "temporary file left behind");
+        Ok(())
+    }
+
+    #[test]
+    fn refuse_never_replaces_and_exact_mode_survives_the_umask() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("cert.pem");
+        write_file(&path, b"one", 0o644, Existing::Refuse)?;
+        let again = write_file(&path, b"two", 0o644, Existing::Refuse);
+        assert_eq!(
+            again.err().map(|e| e.kind()),
+            Some(io::ErrorKind::AlreadyExists)
+        );
+        assert_eq!(fs::read(&path)?, b"one");
+        assert_eq!(fs::metadata(&path)?.permissions().mode() & 0o777, 0o644);
+        assert_eq!(
+            fs::read_dir(dir.path())?.count(),
+            1,
+            "temporary file left behind"
+        );
         Ok(())
     }
 
