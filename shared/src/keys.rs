@@ -323,10 +323,17 @@ mod tests {
         let Ok(exe) = std::env::current_exe() else {
             panic!("no current exe");
         };
-        // `ulimit -l 0` in a shell, then exec this test binary running only the child test.
+        // `ulimit -l 0` in a shell, then exec this test binary running only the child test. Root
+        // ignores the limit through CAP_IPC_LOCK, so root drops that capability with setpriv.
+        let script = r#"ulimit -l 0 || exit 3
+set -- "$0" keys::tests::lock_memory_child --exact --nocapture --test-threads=1
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+  exec setpriv --bounding-set=-ipc_lock --inh-caps=-ipc_lock "$@"
+fi
+exec "$@""#;
         let output = std::process::Command::new("sh")
             .arg("-c")
-            .arg("ulimit -l 0 && exec \"$0\" keys::tests::lock_memory_child --exact --nocapture --test-threads=1")
+            .arg(script)
             .arg(exe)
             .env("VWF_LOCK_MEMORY_CHILD", "1")
             .output();
