@@ -6,12 +6,14 @@
 //! | [`harness`] | spawning the binary, the ports line, the kill-on-drop guard |
 //! | [`client`] | small async HTTP clients: JSON-RPC calls and the control API |
 //! | [`tx`] | building and signing `witness_update` transactions with test keys |
+//! | [`monitor`] | a configured `vwf-monitor run` next to a signer setup |
 //! | [`process`] | workspace binaries as child processes (first JSON line, kill on drop) |
 //! | [`signer`] | a configured `vwf-signer serve` with certificates, age key and policy |
 //! | [`wait`] | bounded polling helpers (`wait_until`) |
 
 pub mod client;
 pub mod harness;
+pub mod monitor;
 pub mod process;
 pub mod signer;
 pub mod simchain;

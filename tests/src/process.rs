@@ -14,14 +14,15 @@ use tokio::process::{Child, ChildStdout, Command};
 /// How long a daemon may take to print its first line.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `target/<profile>/<name>`, found from the running test executable
-/// (`target/<profile>/deps/<test>`). `cargo test --workspace` builds every binary first.
+/// `target/<profile>/<name>`, found from the running executable: a test
+/// (`target/<profile>/deps/<test>`) or a binary such as the demo (`target/<profile>/<bin>`).
+/// `cargo test --workspace` builds every binary first.
 pub fn workspace_binary(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .context("test executable has no target directory")?;
+    let mut dir = exe.parent().context("executable has no directory")?;
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir = dir.parent().context("deps has no parent")?;
+    }
     let path = dir.join(name);
     if !path.exists() {
         bail!(

@@ -30,7 +30,9 @@ fn request(id: &str, account: &str, target: &str, expected: &str) -> pb::SetSign
     pb::SetSigningKeyRequest {
         request_id: id.to_owned(),
         account: account.to_owned(),
-        target: Some(pb::SigningKeyTarget { target: Some(target) }),
+        target: Some(pb::SigningKeyTarget {
+            target: Some(target),
+        }),
         expected_current_key: expected.to_owned(),
         reason: "end-to-end test".into(),
     }
@@ -50,11 +52,15 @@ async fn updates(sim: &SimChain) -> anyhow::Result<usize> {
 
 async fn chain_key(sim: &SimChain) -> anyhow::Result<String> {
     let witness = sim.control().witness(ACCOUNT).await?;
-    witness["signing_key"].as_str().map(str::to_owned).context("no signing_key")
+    witness["signing_key"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no signing_key")
 }
 
 #[tokio::test]
-async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_audited() -> anyhow::Result<()> {
+async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_audited()
+-> anyhow::Result<()> {
     let sim = SimChain::spawn(SIM, &["--block-interval-ms", "200"]).await?;
     let setup = SignerSetup::create(&[sim.node(0)], &default_policy(1)?)?;
     let daemon = setup.start().await?;
@@ -85,17 +91,35 @@ async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_a
 
     // Each refusal names its rule; none broadcasts.
     let cases = [
-        (request("r-offpolicy", ACCOUNT, &stranger, &backup), "target-not-allowed"),
-        (request("r-account", "someone-else", &backup, &primary), "unknown-account"),
-        (request("r-cas", ACCOUNT, NULL, &primary), "compare-and-swap"),
+        (
+            request("r-offpolicy", ACCOUNT, &stranger, &backup),
+            "target-not-allowed",
+        ),
+        (
+            request("r-account", "someone-else", &backup, &primary),
+            "unknown-account",
+        ),
+        (
+            request("r-cas", ACCOUNT, NULL, &primary),
+            "compare-and-swap",
+        ),
         (request("r-flap", ACCOUNT, NULL, &backup), "flap-limit"),
-        (request("bad id!", ACCOUNT, NULL, &backup), "invalid-request"),
-        (request("r-reused", ACCOUNT, &backup, &primary), "already-in-effect"),
+        (
+            request("bad id!", ACCOUNT, NULL, &backup),
+            "invalid-request",
+        ),
+        (
+            request("r-reused", ACCOUNT, &backup, &primary),
+            "already-in-effect",
+        ),
     ];
     for (req, rule) in cases {
         let answer = monitor.set_signing_key(req).await?.into_inner();
         if rule == "already-in-effect" {
-            assert!(matches!(answer.outcome, Some(Outcome::AlreadyInEffect(_))), "{answer:?}");
+            assert!(
+                matches!(answer.outcome, Some(Outcome::AlreadyInEffect(_))),
+                "{answer:?}"
+            );
         } else {
             assert_eq!(refused_rule(&answer.outcome), Some(rule), "{answer:?}");
         }
@@ -123,12 +147,25 @@ async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_a
     // The audit log has one line per decision, with the rule.
     let audit = setup.audit()?;
     let rules: Vec<&str> = audit.iter().filter_map(|e| e["rule"].as_str()).collect();
-    for rule in ["target-not-allowed", "unknown-account", "compare-and-swap", "flap-limit", "client-not-allowed", "invalid-request"] {
+    for rule in [
+        "target-not-allowed",
+        "unknown-account",
+        "compare-and-swap",
+        "flap-limit",
+        "client-not-allowed",
+        "invalid-request",
+    ] {
         assert!(rules.contains(&rule), "{rule} not audited: {audit:?}");
     }
-    let applied_entries: Vec<&Value> = audit.iter().filter(|e| e["decision"] == "applied").collect();
+    let applied_entries: Vec<&Value> = audit
+        .iter()
+        .filter(|e| e["decision"] == "applied")
+        .collect();
     assert_eq!(applied_entries.len(), 1);
-    assert_eq!(applied_entries[0]["tx_id"], Value::String(applied.tx_id.clone()));
+    assert_eq!(
+        applied_entries[0]["tx_id"],
+        Value::String(applied.tx_id.clone())
+    );
     assert_eq!(applied_entries[0]["client"], MONITOR);
     daemon.stop().await?;
     Ok(())
@@ -147,7 +184,10 @@ async fn kill_switch_applies_the_null_key_and_a_restart_keeps_request_ids() -> a
         .set_signing_key(request("kill-1", ACCOUNT, NULL, &primary))
         .await?
         .into_inner();
-    assert!(matches!(first.outcome, Some(Outcome::Applied(_))), "{first:?}");
+    assert!(
+        matches!(first.outcome, Some(Outcome::Applied(_))),
+        "{first:?}"
+    );
     assert_eq!(chain_key(&sim).await?, NULL);
 
     // A crash and restart: the request id still answers with the first outcome.
@@ -167,18 +207,26 @@ async fn kill_switch_applies_the_null_key_and_a_restart_keeps_request_ids() -> a
         .set_signing_key(request("reenable-1", ACCOUNT, &key(2)?, NULL))
         .await?
         .into_inner();
-    assert_eq!(refused_rule(&reenable.outcome), Some("reenable-not-allowed"));
+    assert_eq!(
+        refused_rule(&reenable.outcome),
+        Some("reenable-not-allowed")
+    );
 
     // The null-key witness leaves the schedule: no further misses accrue for it.
     let control = sim.control();
-    wait_for("witness leaves the schedule", Duration::from_secs(20), Duration::from_millis(100), || async {
-        let status = control.status().await?;
-        let scheduled = status["witnesses"]
-            .as_array()
-            .and_then(|ws| ws.iter().find(|w| w["name"] == ACCOUNT))
-            .map(|w| w["scheduled"].as_bool() == Some(true));
-        Ok(scheduled == Some(false))
-    })
+    wait_for(
+        "witness leaves the schedule",
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        || async {
+            let status = control.status().await?;
+            let scheduled = status["witnesses"]
+                .as_array()
+                .and_then(|ws| ws.iter().find(|w| w["name"] == ACCOUNT))
+                .map(|w| w["scheduled"].as_bool() == Some(true));
+            Ok(scheduled == Some(false))
+        },
+    )
     .await?;
     daemon.stop().await?;
     Ok(())
@@ -207,7 +255,10 @@ async fn tls_refuses_missing_foreign_and_expired_client_certificates() -> anyhow
     let other = CertificateAuthority::generate("other CA", Validity::days_from_now(1))?;
     let foreign = other.issue_client_certificate(MONITOR, Validity::days_from_now(1))?;
     let mut foreign_client = setup
-        .client_with(&address, Some((foreign.cert_pem.clone(), foreign.key_pem.to_string())))
+        .client_with(
+            &address,
+            Some((foreign.cert_pem.clone(), foreign.key_pem.to_string())),
+        )
         .await?;
     assert!(foreign_client.status(status()).await.is_err());
 
@@ -218,10 +269,16 @@ async fn tls_refuses_missing_foreign_and_expired_client_certificates() -> anyhow
     let now = time::OffsetDateTime::now_utc();
     let expired = ca.issue_client_certificate(
         MONITOR,
-        Validity { not_before: now - time::Duration::days(10), not_after: now - time::Duration::days(1) },
+        Validity {
+            not_before: now - time::Duration::days(10),
+            not_after: now - time::Duration::days(1),
+        },
     )?;
     let mut expired_client = setup
-        .client_with(&address, Some((expired.cert_pem.clone(), expired.key_pem.to_string())))
+        .client_with(
+            &address,
+            Some((expired.cert_pem.clone(), expired.key_pem.to_string())),
+        )
         .await?;
     assert!(expired_client.status(status()).await.is_err());
 
@@ -232,7 +289,10 @@ async fn tls_refuses_missing_foreign_and_expired_client_certificates() -> anyhow
         .iter()
         .filter(|e| e["call"] == "tls-handshake" && e["decision"] == "refused")
         .count();
-    assert!(tls_refusals >= 3, "expected 3 audited handshake refusals, got {tls_refusals}");
+    assert!(
+        tls_refusals >= 3,
+        "expected 3 audited handshake refusals, got {tls_refusals}"
+    );
     daemon.stop().await?;
     Ok(())
 }

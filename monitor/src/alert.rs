@@ -1,0 +1,231 @@
+//! Alerts: the [`Alert`] type, the [`AlertSink`] trait and the rate-limiting [`Dispatcher`].
+//!
+//! Sinks: [`log::LogSink`], [`email::EmailSink`] (SMTP, STARTTLS required) and
+//! [`webhook::WebhookSink`] (JSON, Slack, Discord, Telegram), built from `[alerts]` by
+//! [`sinks::build_all`]; [`render`] is the shared wording. A new sink implements [`AlertSink`]
+//! in `alert/<sink>.rs` and is added in `sinks::build_all`. A sink must not block for long (the
+//! dispatcher awaits it inside the poll loop; use a timeout) and must never log secrets.
+//!
+//! Rate limiting: an alert's `key` names one ongoing problem. The same key is sent at most once
+//! per `min_interval`; when a problem key stops being raised (see [`Dispatcher::clear`]) a
+//! `Recovered` alert is sent. [`AlertState`] lives in the state file so a restart does not
+//! repeat alerts. Actions, startup and recoveries are never suppressed.
+
+pub mod email;
+pub mod log;
+pub mod render;
+pub mod sinks;
+pub mod webhook;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::AlertDraft;
+
+/// What an alert is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A key change happened (by us or by hand).
+    Action,
+    /// The signer refused or could not be reached.
+    ActionFailed,
+    /// Nodes disagree, are stale or unreachable; a backup is unhealthy.
+    NodeTrouble,
+    /// The active server missed blocks.
+    MissingBlocks,
+    /// The monitor started.
+    Startup,
+    /// A problem alerted earlier is gone.
+    Recovered,
+}
+
+/// How urgent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// For the record.
+    Info,
+    /// Someone should look.
+    Warning,
+    /// Someone must act or know now.
+    Critical,
+}
+
+/// Where an alert comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// The witness account.
+    pub account: String,
+    /// The monitor's host name.
+    pub host: String,
+}
+
+/// One alert, ready for a sink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    /// Kind.
+    pub kind: AlertKind,
+    /// Severity.
+    pub severity: Severity,
+    /// One line.
+    pub title: String,
+    /// Details.
+    pub body: String,
+    /// Account and host.
+    pub source: Source,
+}
+
+/// A sink failed to deliver.
+#[derive(Debug, thiserror::Error)]
+#[error("alert sink {sink}: {message}")]
+pub struct AlertError {
+    /// The sink's name.
+    pub sink: String,
+    /// What failed.
+    pub message: String,
+}
+
+/// Delivers alerts somewhere. Object-safe so the daemon can hold several.
+pub trait AlertSink: Send + Sync {
+    /// A short name for logs.
+    fn name(&self) -> &str;
+    /// Delivers one alert.
+    fn send<'a>(
+        &'a self,
+        alert: &'a Alert,
+    ) -> Pin<Box<dyn Future<Output = Result<(), AlertError>> + Send + 'a>>;
+}
+
+/// Persistent rate-limit memory: when each problem key was last sent (Unix ms).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertState {
+    /// Open problems: key -> last time sent.
+    pub open: BTreeMap<String, u64>,
+    /// Alerts suppressed since the last one sent, per key.
+    #[serde(default)]
+    pub suppressed: BTreeMap<String, u32>,
+}
+
+/// Rate-limits and fans out alerts.
+pub struct Dispatcher {
+    sinks: Vec<Box<dyn AlertSink>>,
+    source: Source,
+    min_interval_ms: u64,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `sinks`.
+    pub fn new(sinks: Vec<Box<dyn AlertSink>>, source: Source, min_interval_ms: u64) -> Self {
+        Dispatcher {
+            sinks,
+            source,
+            min_interval_ms,
+        }
+    }
+
+    /// Decides whether `draft` goes out now, updating `state`; returns the alert to send.
+    pub fn admit(&self, state: &mut AlertState, draft: &AlertDraft, now_ms: u64) -> Option<Alert> {
+        let limited = matches!(
+            draft.kind,
+            AlertKind::NodeTrouble | AlertKind::MissingBlocks | AlertKind::ActionFailed
+        ) || draft.key == "unknown-key";
+        if limited {
+            if let Some(last) = state.open.get(&draft.key)
+                && now_ms.saturating_sub(*last) < self.min_interval_ms
+            {
+                *state.suppressed.entry(draft.key.clone()).or_default() += 1;
+                return None;
+            }
+            state.open.insert(draft.key.clone(), now_ms);
+        }
+        let mut body = draft.body.clone();
+        if let Some(n) = state.suppressed.remove(&draft.key) {
+            body.push_str(&format!(" ({n} similar alert(s) suppressed)"));
+        }
+        Some(self.alert(draft.kind, draft.severity, draft.title.clone(), body))
+    }
+
+    /// Closes problem `key` if open; returns the `Recovered` alert to send.
+    pub fn clear(&self, state: &mut AlertState, key: &str, title: &str) -> Option<Alert> {
+        state.open.remove(key)?;
+        state.suppressed.remove(key);
+        Some(self.alert(
+            AlertKind::Recovered,
+            Severity::Info,
+            title.to_owned(),
+            format!("resolved: {key}"),
+        ))
+    }
+
+    /// Builds an alert with this monitor's source.
+    pub fn alert(&self, kind: AlertKind, severity: Severity, title: String, body: String) -> Alert {
+        Alert {
+            kind,
+            severity,
+            title,
+            body,
+            source: self.source.clone(),
+        }
+    }
+
+    /// Sends to every sink; a failing sink is logged, never fatal.
+    pub async fn deliver(&self, alert: &Alert) {
+        for sink in &self.sinks {
+            if let Err(e) = sink.send(alert).await {
+                tracing::error!(sink = sink.name(), cause = %e, "alert not delivered");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(kind: AlertKind, key: &str) -> AlertDraft {
+        AlertDraft {
+            kind,
+            severity: Severity::Warning,
+            key: key.into(),
+            title: "t".into(),
+            body: "b".into(),
+        }
+    }
+
+    fn dispatcher() -> Dispatcher {
+        let source = Source {
+            account: "a".into(),
+            host: "h".into(),
+        };
+        Dispatcher::new(Vec::new(), source, 1000)
+    }
+
+    #[test]
+    fn monitor_alerts_once_per_outage_then_recovers() {
+        let d = dispatcher();
+        let mut st = AlertState::default();
+        let node = draft(AlertKind::NodeTrouble, "node-0");
+        assert!(d.admit(&mut st, &node, 0).is_some());
+        assert!(d.admit(&mut st, &node, 500).is_none());
+        assert!(d.admit(&mut st, &node, 900).is_none());
+        let again = d.admit(&mut st, &node, 1000).map(|a| a.body);
+        assert_eq!(again.as_deref(), Some("b (2 similar alert(s) suppressed)"));
+        let rec = d.clear(&mut st, "node-0", "node back");
+        assert_eq!(rec.map(|a| a.kind), Some(AlertKind::Recovered));
+        assert!(d.clear(&mut st, "node-0", "node back").is_none());
+    }
+
+    #[test]
+    fn actions_are_never_suppressed() {
+        let d = dispatcher();
+        let mut st = AlertState::default();
+        let act = draft(AlertKind::Action, "action-x");
+        assert!(d.admit(&mut st, &act, 0).is_some());
+        assert!(d.admit(&mut st, &act, 1).is_some());
+    }
+}

@@ -1,0 +1,143 @@
+//! `run`: the daemon.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use tracing::Instrument;
+
+use crate::alert::{AlertKind, Dispatcher, Severity, Source, sinks};
+use crate::config::{self, Settings, Window};
+use crate::daemon::Daemon;
+use crate::error::Error;
+use crate::metrics::{self, Metrics};
+use crate::persist::state_file;
+use crate::shutdown;
+use crate::signer_client::GrpcSigner;
+
+/// Loads everything, then runs the loop until SIGTERM/SIGINT.
+pub async fn run(path: &Path) -> Result<(), Error> {
+    let settings = config::load(path)?;
+    state_file::ensure_dir(&settings.state_dir)?;
+    let state = state_file::load(&settings.state_dir, &settings.policy.account)?;
+    let signer = GrpcSigner::new(&settings.signer, &settings.profile.address_prefix)?;
+    let span = if settings.policy.dry_run {
+        tracing::warn_span!("DRY-RUN")
+    } else {
+        tracing::Span::none()
+    };
+    async move {
+        let (trigger, listener) = shutdown::channel();
+        let metrics = Arc::new(Metrics::default());
+        if let Some(addr) = settings.metrics_listen {
+            let bound = metrics::serve(addr, metrics.clone(), listener.clone()).await?;
+            // A machine-readable line for tests and wrappers (port 0 picks a free port).
+            println!("{}", serde_json::json!({ "metrics": bound.to_string() }));
+        }
+        let sinks = sinks::build_all(&settings)?;
+        let source = Source {
+            account: settings.policy.account.clone(),
+            host: hostname(),
+        };
+        let min_interval =
+            u64::try_from(settings.alerts.min_interval.as_millis()).unwrap_or(u64::MAX);
+        let alerts = Dispatcher::new(sinks, source, min_interval);
+        for line in summary(&settings).lines() {
+            tracing::info!(event = "startup", "{line}");
+        }
+        if let Some(p) = &state.pending {
+            tracing::warn!(
+                event = "resume",
+                request_id = p.request_id.as_str(),
+                "a saved action is pending; reconciling with the chain"
+            );
+        }
+        let text = format!(
+            "monitoring {} ({} server(s))",
+            settings.policy.account,
+            settings.policy.servers.len()
+        );
+        alerts
+            .deliver(&alerts.alert(AlertKind::Startup, Severity::Info, text, summary(&settings)))
+            .await;
+        tokio::spawn(async move {
+            match shutdown::signals().await {
+                Ok(()) => tracing::info!(event = "signal", "shutting down"),
+                Err(e) => tracing::error!(cause = %e, "cannot listen for signals; stopping"),
+            }
+            trigger.fire();
+        });
+        Daemon::new(settings, state, Arc::new(signer), alerts, metrics)
+            .run(listener)
+            .await
+    }
+    .instrument(span)
+    .await
+}
+
+/// The start-up summary: account, servers and keys, thresholds, nodes, quorum.
+pub fn summary(s: &Settings) -> String {
+    let p = &s.policy;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "account {} on {} (dry_run={})",
+        p.account, s.profile.name, p.dry_run
+    );
+    for (i, srv) in p.servers.iter().enumerate() {
+        let role = if i == 0 { "primary" } else { "backup" };
+        let node = srv.node.as_deref().unwrap_or("-");
+        let _ = writeln!(
+            out,
+            "server[{i}] {} ({role}) key {} health-node {node}",
+            srv.name,
+            p.show(&srv.key)
+        );
+    }
+    let _ = writeln!(out, "after the last server: null key (kill switch)");
+    let window = match p.thresholds.window {
+        None => "since take-over".to_owned(),
+        Some(Window::Seconds(w)) => format!("within {w} s"),
+        Some(Window::Blocks(w)) => format!("within {w} blocks"),
+    };
+    let _ = writeln!(
+        out,
+        "threshold: {} missed block(s) {window}",
+        p.thresholds.missed_blocks
+    );
+    for srv in p
+        .servers
+        .iter()
+        .filter(|s| s.total_missed_threshold.is_some())
+    {
+        let _ = writeln!(
+            out,
+            "absolute threshold for {}: total_missed >= {:?}",
+            srv.name, srv.total_missed_threshold
+        );
+    }
+    let _ = writeln!(
+        out,
+        "nodes: {} (quorum {}, fresh within {} s)",
+        s.nodes.join(", "),
+        s.quorum,
+        s.max_head_lag.as_secs()
+    );
+    let _ = writeln!(
+        out,
+        "poll every {} ms; signer {} (name {})",
+        s.poll_interval.as_millis(),
+        s.signer.endpoint,
+        s.signer.server_name
+    );
+    let _ = writeln!(out, "state {}", state_file::path(&s.state_dir).display());
+    out
+}
+
+/// This machine's host name, for [`Source::host`].
+pub(crate) fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown-host".to_owned())
+}

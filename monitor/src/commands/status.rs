@@ -1,0 +1,114 @@
+//! `status`: the saved state and each node's current view, on one screen.
+
+use std::path::Path;
+
+use crate::config;
+use crate::error::Error;
+use crate::metrics::now_ms;
+use crate::persist::state_file;
+use crate::poller::Poller;
+use crate::quorum::{self, NodeStatus};
+use crate::state::{Mode, PendingStatus};
+
+/// Prints the state and one poll round.
+pub async fn run(path: &Path) -> Result<(), Error> {
+    let s = config::load(path)?;
+    let p = &s.policy;
+    println!(
+        "account {} on {} (dry_run={})",
+        p.account, s.profile.name, p.dry_run
+    );
+    match state_file::peek(&s.state_dir, &p.account)? {
+        None => println!(
+            "saved state: none yet ({})",
+            state_file::path(&s.state_dir).display()
+        ),
+        Some(st) => {
+            let mode = match &st.mode {
+                Mode::Starting => "starting".to_owned(),
+                Mode::Active {
+                    server,
+                    baseline_total_missed,
+                    takeover_block,
+                    last_total_missed,
+                    ..
+                } => format!(
+                    "active {server} since block {takeover_block}; missed {} since take-over (total {last_total_missed})",
+                    last_total_missed.saturating_sub(*baseline_total_missed)
+                ),
+                Mode::Foreign { key } => {
+                    format!("unknown key {} on chain (no action)", p.show(key))
+                }
+                Mode::Disabled => {
+                    "disabled: null key on chain (no action until changed by hand)".to_owned()
+                }
+            };
+            println!("saved state: {mode}");
+            if let Some(pend) = &st.pending {
+                let status = match &pend.status {
+                    PendingStatus::Intent => "not yet confirmed".to_owned(),
+                    PendingStatus::Applied { tx_id, block } => {
+                        format!("applied tx {tx_id} block {block}")
+                    }
+                    PendingStatus::DryRunReported => "dry run reported".to_owned(),
+                };
+                println!(
+                    "pending: {} {} -> {} ({status}; {} failed attempt(s))",
+                    pend.request_id, pend.from_server, pend.target_server, pend.attempts
+                );
+            }
+            if let Some(last) = &st.last_action {
+                println!("last action: {last}");
+            }
+        }
+    }
+    let nodes: Vec<Option<String>> = p.servers.iter().map(|x| x.node.clone()).collect();
+    let mut poller = Poller::new(
+        &s.nodes,
+        &nodes,
+        s.profile.clone(),
+        &p.account,
+        s.node_timeout,
+    );
+    let now = now_ms();
+    let (readings, health) = poller.poll(now, s.health_max_lag).await;
+    let lag = u64::try_from(s.max_head_lag.as_millis()).unwrap_or(u64::MAX);
+    let a = quorum::assess(&readings, s.quorum, lag, now);
+    println!(
+        "{:<32} {:>10} {:<19} {:<12} {:>12}  verdict",
+        "node", "head", "time", "key", "total_missed"
+    );
+    for ((url, r), v) in s.nodes.iter().zip(&readings).zip(&a.nodes) {
+        let verdict = match v {
+            NodeStatus::Agrees => "agrees".to_owned(),
+            NodeStatus::Dissents => "DISSENTS".to_owned(),
+            NodeStatus::Fresh => "fresh".to_owned(),
+            NodeStatus::Stale(ms) => format!("STALE ({} s)", ms / 1000),
+            NodeStatus::Failed(_) => "FAILED".to_owned(),
+        };
+        match r {
+            Ok(r) => println!(
+                "{url:<32} {:>10} {:<19} {:<12} {:>12}  {verdict}",
+                r.head_block,
+                vwf_shared::TimePointSec(r.head_time).to_string(),
+                p.name_of(&r.signing_key),
+                r.total_missed
+            ),
+            Err(e) => println!("{url:<32} {verdict}: {e}"),
+        }
+    }
+    match (&a.view, &a.problem) {
+        (Some(v), _) => println!(
+            "agreed (quorum {}): {} on chain, total_missed {}, head {}",
+            s.quorum,
+            p.name_of(&v.signing_key),
+            v.total_missed,
+            v.head_block
+        ),
+        (None, why) => println!("NO QUORUM: {}", why.as_deref().unwrap_or("")),
+    }
+    for (srv, h) in p.servers.iter().zip(&health) {
+        println!("server {}: health {h:?}", srv.name);
+    }
+    Ok(())
+}

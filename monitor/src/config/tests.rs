@@ -1,0 +1,170 @@
+//! Config errors name the field and the fix; the example config parses.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+struct Dir {
+    dir: tempfile::TempDir,
+}
+
+impl Dir {
+    fn new(key_mode: u32) -> Dir {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        for f in ["ca.pem", "client.pem", "client.key"] {
+            std::fs::write(dir.path().join(f), "-----BEGIN X-----\n")
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let perm = std::fs::Permissions::from_mode(key_mode);
+        std::fs::set_permissions(dir.path().join("client.key"), perm)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Dir { dir }
+    }
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("monitor.toml")
+    }
+}
+
+const GOOD: &str = r#"
+account = "vit-test-witness"
+state_dir = "state"
+metrics_listen = "127.0.0.1:0"
+[chain]
+nodes = ["http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"]
+[[server]]
+name = "primary"
+signing_key = "VIT6qcfB4dwgLg5Geygaf3jP1L6wjyMPaCJheWZ3P74R5L2T5EZwG"
+[[server]]
+name = "backup-1"
+signing_key = "VIT7jmd5okMfRahJwxD8ChpViTPwQdzfbf8qeWkq1bvHjgDcTmBKy"
+node = "http://127.0.0.1:4"
+[signer]
+endpoint = "https://127.0.0.1:7443"
+server_name = "vwf-signer"
+ca = "ca.pem"
+client_cert = "client.pem"
+client_key = "client.key"
+"#;
+
+fn problems(dir: &Dir, text: &str) -> Vec<Problem> {
+    match parse(&dir.path(), text) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems().to_vec(),
+    }
+}
+
+#[test]
+fn good_config_gets_defaults_and_majority_quorum() {
+    let d = Dir::new(0o600);
+    let s = parse(&d.path(), GOOD).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.quorum, 2);
+    assert_eq!(s.poll_interval.as_millis(), 3000);
+    assert_eq!(s.max_head_lag.as_secs(), 9);
+    assert_eq!(s.policy.thresholds.missed_blocks, 3);
+    assert_eq!(s.state_dir, d.dir.path().join("state"));
+    assert_eq!(
+        s.policy.servers[1].node.as_deref(),
+        Some("http://127.0.0.1:4")
+    );
+}
+
+#[test]
+fn check_config_rejects_unknown_field() {
+    let d = Dir::new(0o600);
+    let text = GOOD.replace("[chain]", "treshold = 3\n[chain]");
+    let err = parse(&d.path(), &text)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("unknown field") && err.contains("treshold"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_config_rejects_key_with_wrong_prefix() {
+    let d = Dir::new(0o600);
+    let text = GOOD.replace("VIT6qcf", "STM6qcf");
+    let p = problems(&d, &text);
+    assert!(
+        p.iter()
+            .any(|p| p.field == "server[0].signing_key" && p.fix.contains("\"VIT\"")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn check_config_rejects_quorum_above_node_count() {
+    let d = Dir::new(0o600);
+    let text = GOOD.replace("[chain]", "[chain]\nquorum = 4");
+    assert!(
+        problems(&d, &text)
+            .iter()
+            .any(|p| p.field == "chain.quorum")
+    );
+    let text = GOOD.replace("[chain]", "[chain]\nquorum = 1");
+    assert!(
+        problems(&d, &text)
+            .iter()
+            .any(|p| p.field == "chain.quorum" && p.message.contains("majority"))
+    );
+}
+
+#[test]
+fn check_config_rejects_empty_servers() {
+    let d = Dir::new(0o600);
+    let cut = GOOD.find("[[server]]").unwrap_or(0);
+    let sig = GOOD.find("[signer]").unwrap_or(0);
+    let text = format!("{}{}", &GOOD[..cut], &GOOD[sig..]);
+    assert!(
+        problems(&d, &text)
+            .iter()
+            .any(|p| p.field == "server" && p.fix.contains("kill-switch"))
+    );
+}
+
+#[test]
+fn check_config_rejects_world_readable_client_key() {
+    let d = Dir::new(0o644);
+    let p = problems(&d, GOOD);
+    assert!(
+        p.iter()
+            .any(|p| p.field == "signer.client_key" && p.fix.starts_with("chmod 600")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn check_config_reports_every_problem_at_once() {
+    let d = Dir::new(0o640);
+    let text = GOOD
+        .replace("vit-test-witness", "X")
+        .replace("https://", "http://")
+        .replace("[chain]", "[chain]\nquorum = 9");
+    let fields: Vec<String> = problems(&d, &text).into_iter().map(|p| p.field).collect();
+    for f in [
+        "account",
+        "chain.quorum",
+        "signer.endpoint",
+        "signer.client_key",
+    ] {
+        assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
+    }
+}
+
+#[test]
+fn example_config_parses() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("monitor.example.toml");
+    let text =
+        std::fs::read_to_string(&example).unwrap_or_else(|e| panic!("{}: {e}", example.display()));
+    // The example's PEM paths point at /etc; check everything else.
+    let d = Dir::new(0o600);
+    let text = text
+        .replace("/etc/vwf/monitor/ca.pem", "ca.pem")
+        .replace("/etc/vwf/monitor/client.pem", "client.pem")
+        .replace("/etc/vwf/monitor/client.key", "client.key");
+    let s = parse(&d.path(), &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.policy.servers.len(), 3);
+}

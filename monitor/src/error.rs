@@ -1,0 +1,48 @@
+//! The crate's error type; only `main.rs` turns it into text and an exit code.
+
+use crate::config::ConfigError;
+use crate::persist::state_file::StateFileError;
+
+/// Everything that stops a command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The config file is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The state file is unusable.
+    #[error(transparent)]
+    State(#[from] StateFileError),
+    /// TLS material for the signer could not be loaded.
+    #[error("signer TLS setup: {0}")]
+    Tls(String),
+    /// The metrics listener could not be bound.
+    #[error("metrics listener {addr}: {source}")]
+    Metrics {
+        /// The address.
+        addr: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The test hook fired (see [`crate::CRASH_AFTER_INTENT_ENV`]).
+    #[error(
+        "test hook {}: exiting after saving intent {request_id}",
+        crate::CRASH_AFTER_INTENT_ENV
+    )]
+    CrashAfterIntent {
+        /// The saved request id.
+        request_id: String,
+    },
+    /// `test-alert`: some sinks did not deliver (each is reported on stdout).
+    #[error("test alert: {failed} of {total} sink(s) failed")]
+    AlertTest {
+        /// Sinks that failed.
+        failed: usize,
+        /// Sinks tried.
+        total: usize,
+    },
+    /// Signal handler setup failed.
+    #[error("signal handler: {0}")]
+    Signal(#[source] std::io::Error),
+}

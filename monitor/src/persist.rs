@@ -1,0 +1,4 @@
+//! What survives a restart: `state.json` ([`state_file`]) and the key encoding it uses.
+
+pub(crate) mod key_hex;
+pub mod state_file;

@@ -1,0 +1,224 @@
+//! The signer client: tonic over mutual TLS, and the one place where proto and domain meet.
+//!
+//! The channel connects lazily, so the monitor starts and keeps polling while the signer is
+//! down; a failed call becomes [`Outcome::Unavailable`] and the state machine retries with
+//! backoff under the same request id.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use vwf_proto::v1::signer_client::SignerClient;
+use vwf_proto::v1::{
+    DryRunRequest, NullKey, SetSigningKeyRequest, SigningKeyTarget, StatusRequest, StatusResponse,
+    set_signing_key_response, signing_key_target,
+};
+
+use crate::config::SignerSettings;
+use crate::error::Error;
+use crate::state::{KeyRequest, Outcome};
+
+/// What the daemon needs from a signer; a trait so tests can drive the daemon with a fake.
+pub trait SignerApi: Send + Sync + 'static {
+    /// Sends `SetSigningKey` (or `DryRun` when `req.dry_run`) and maps the answer.
+    fn call(&self, req: KeyRequest) -> Pin<Box<dyn Future<Output = Outcome> + Send + '_>>;
+}
+
+/// The real signer over mTLS.
+#[derive(Clone, Debug)]
+pub struct GrpcSigner {
+    client: SignerClient<Channel>,
+    prefix: String,
+}
+
+impl GrpcSigner {
+    /// Loads the PEM files and prepares a lazily connecting channel (no network I/O here).
+    pub fn new(settings: &SignerSettings, prefix: &str) -> Result<Self, Error> {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| Error::Tls(format!("{}: {e}", p.display())))
+        };
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(read(&settings.ca)?))
+            .identity(Identity::from_pem(
+                read(&settings.client_cert)?,
+                read(&settings.client_key)?,
+            ))
+            .domain_name(settings.server_name.clone());
+        let endpoint = Endpoint::from_shared(settings.endpoint.clone())
+            .map_err(|e| Error::Tls(format!("endpoint {:?}: {e}", settings.endpoint)))?
+            .tls_config(tls)
+            .map_err(|e| Error::Tls(format!("TLS config: {e}")))?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(settings.timeout);
+        Ok(GrpcSigner {
+            client: SignerClient::new(endpoint.connect_lazy()),
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The signer's `Status`, for `status` and start-up checks.
+    pub async fn status(&self) -> Result<StatusResponse, String> {
+        let mut client = self.client.clone();
+        client
+            .status(StatusRequest {})
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|s| describe(&s))
+    }
+
+    async fn send(&self, req: KeyRequest) -> Outcome {
+        let wire = to_wire(&req, &self.prefix);
+        let mut client = self.client.clone();
+        if req.dry_run {
+            let answer = client
+                .dry_run(DryRunRequest {
+                    request: Some(wire),
+                    preflight: true,
+                })
+                .await;
+            return match answer {
+                Err(s) => Outcome::Unavailable {
+                    error: describe(&s),
+                },
+                Ok(r) => {
+                    let r = r.into_inner();
+                    let mut detail = r.reasons.join("; ");
+                    if let Some(refused) = &r.refused
+                        && !r.allowed
+                    {
+                        detail =
+                            format!("refused by {}: {}; {detail}", refused.rule, refused.reason);
+                    }
+                    if let Some(p) = &r.preflight {
+                        detail.push_str(&format!("; preflight matches={}", p.matches));
+                    }
+                    Outcome::DryRun {
+                        allowed: r.allowed,
+                        detail,
+                    }
+                }
+            };
+        }
+        match client.set_signing_key(wire).await {
+            Err(s) => Outcome::Unavailable {
+                error: describe(&s),
+            },
+            Ok(r) => from_wire(r.into_inner().outcome),
+        }
+    }
+}
+
+impl SignerApi for GrpcSigner {
+    fn call(&self, req: KeyRequest) -> Pin<Box<dyn Future<Output = Outcome> + Send + '_>> {
+        Box::pin(self.send(req))
+    }
+}
+
+/// Domain request -> proto.
+pub(crate) fn to_wire(req: &KeyRequest, prefix: &str) -> SetSigningKeyRequest {
+    let target = if req.target.is_null() {
+        signing_key_target::Target::NullKey(NullKey {})
+    } else {
+        signing_key_target::Target::PublicKey(req.target.to_string_with_prefix(prefix))
+    };
+    SetSigningKeyRequest {
+        request_id: req.request_id.clone(),
+        account: req.account.clone(),
+        target: Some(SigningKeyTarget {
+            target: Some(target),
+        }),
+        expected_current_key: req.expected_current_key.to_string_with_prefix(prefix),
+        reason: truncate(&req.reason, 512),
+    }
+}
+
+/// Proto outcome -> domain.
+pub(crate) fn from_wire(outcome: Option<set_signing_key_response::Outcome>) -> Outcome {
+    use set_signing_key_response::Outcome as W;
+    match outcome {
+        Some(W::Applied(a)) => Outcome::Applied {
+            tx_id: a.tx_id,
+            block: a.block_num,
+        },
+        Some(W::AlreadyInEffect(_)) => Outcome::AlreadyInEffect,
+        Some(W::Refused(r)) => Outcome::Refused {
+            rule: r.rule,
+            reason: r.reason,
+        },
+        None => Outcome::Unavailable {
+            error: "signer answered without an outcome".to_owned(),
+        },
+    }
+}
+
+fn describe(s: &tonic::Status) -> String {
+    format!("{:?}: {}", s.code(), s.message())
+}
+
+/// At most `max` bytes, cut at a character boundary.
+fn truncate(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vwf_proto::v1::{Applied, Refused};
+    use vwf_shared::PublicKey;
+
+    #[test]
+    fn null_target_is_the_null_key_marker() {
+        let req = KeyRequest {
+            request_id: "id".into(),
+            account: "acc".into(),
+            target: PublicKey::NULL,
+            expected_current_key: PublicKey::NULL,
+            reason: "é".repeat(300),
+            dry_run: false,
+        };
+        let wire = to_wire(&req, "VIT");
+        assert!(matches!(
+            wire.target.and_then(|t| t.target),
+            Some(signing_key_target::Target::NullKey(_))
+        ));
+        assert_eq!(
+            wire.expected_current_key,
+            "VIT1111111111111111111111111111111114T1Anm"
+        );
+        assert!(wire.reason.len() <= 512);
+    }
+
+    #[test]
+    fn outcomes_map_one_to_one() {
+        use set_signing_key_response::Outcome as W;
+        let applied = from_wire(Some(W::Applied(Applied {
+            tx_id: "ab".into(),
+            block_num: 7,
+            signing_key: String::new(),
+        })));
+        assert_eq!(
+            applied,
+            Outcome::Applied {
+                tx_id: "ab".into(),
+                block: 7
+            }
+        );
+        let refused = from_wire(Some(W::Refused(Refused {
+            rule: "compare-and-swap".into(),
+            reason: "r".into(),
+        })));
+        assert_eq!(
+            refused,
+            Outcome::Refused {
+                rule: "compare-and-swap".into(),
+                reason: "r".into()
+            }
+        );
+        assert!(matches!(from_wire(None), Outcome::Unavailable { .. }));
+    }
+}

@@ -1,0 +1,261 @@
+//! The transition rules of [`step`].
+
+use super::decide::{counted, decide, prune};
+use super::reply::on_reply;
+use super::types::{
+    Action, AlertDraft, ChainView, Event, Health, Input, KeyRequest, Miss, Mode, Pending,
+    PendingStatus, Severity, State,
+};
+use crate::alert::AlertKind;
+use crate::config::Policy;
+
+/// Applies one input at local time `now_ms`; returns the new state and what to do, in order.
+pub fn step(policy: &Policy, state: State, input: &Input, now_ms: u64) -> (State, Vec<Action>) {
+    let mut st = state;
+    let mut acts = Vec::new();
+    match input {
+        Input::Chain { view, health } => on_chain(policy, &mut st, view, health, now_ms, &mut acts),
+        Input::Reply {
+            request_id,
+            outcome,
+        } => on_reply(policy, &mut st, request_id, outcome, now_ms, &mut acts),
+    }
+    (st, acts)
+}
+
+fn on_chain(
+    policy: &Policy,
+    st: &mut State,
+    view: &ChainView,
+    health: &[Health],
+    now_ms: u64,
+    acts: &mut Vec<Action>,
+) {
+    let key = view.signing_key;
+    let mut ours = false;
+    if let Some(p) = st.pending.clone() {
+        if p.dry_run != policy.dry_run {
+            // The mode was switched between runs; the old intent is not this run's business.
+            st.pending = None;
+        } else if key == p.target_key && !p.dry_run {
+            ours = true;
+            finish(st, &p, acts);
+        } else if key != p.expected_key {
+            st.pending = None;
+            st.in_flight = false;
+            if !p.dry_run {
+                acts.push(Action::Log(Event::Abandoned {
+                    request_id: p.request_id.clone(),
+                    chain: policy.name_of(&key).to_owned(),
+                }));
+            }
+        }
+    }
+    follow(policy, st, view, ours, acts);
+    if st.pending.is_none() {
+        decide(policy, st, view, health, acts);
+    }
+    if let Some(p) = &st.pending {
+        let sendable = matches!(p.status, PendingStatus::Intent);
+        if sendable && !st.in_flight && now_ms >= st.next_attempt_ms && key == p.expected_key {
+            st.in_flight = true;
+            acts.push(Action::Send(KeyRequest {
+                request_id: p.request_id.clone(),
+                account: policy.account.clone(),
+                target: p.target_key,
+                expected_current_key: p.expected_key,
+                reason: p.reason.clone(),
+                dry_run: p.dry_run,
+            }));
+        }
+    }
+}
+
+/// The chain shows our target: the action is done.
+fn finish(st: &mut State, p: &Pending, acts: &mut Vec<Action>) {
+    let (tx_id, block, announced) = match &p.status {
+        PendingStatus::Applied { tx_id, block } => (tx_id.clone(), *block, true),
+        _ => (String::new(), 0, false),
+    };
+    if !announced {
+        announce(p, &tx_id, block, acts);
+    }
+    st.last_action = Some(format!(
+        "{} -> {} (request {}, tx {})",
+        p.from_server,
+        p.target_server,
+        p.request_id,
+        if tx_id.is_empty() { "unknown" } else { &tx_id }
+    ));
+    st.pending = None;
+    st.in_flight = false;
+    st.next_attempt_ms = 0;
+}
+
+/// Logs and alerts a completed failover or kill switch.
+pub(super) fn announce(p: &Pending, tx_id: &str, block: u32, acts: &mut Vec<Action>) {
+    let (event, title) = if p.target_key.is_null() {
+        let e = Event::KillSwitch {
+            from: p.from_server.clone(),
+            tx_id: tx_id.to_owned(),
+            block,
+        };
+        (
+            e,
+            format!("kill switch: {} disabled (null key set)", p.from_server),
+        )
+    } else {
+        let e = Event::Failover {
+            from: p.from_server.clone(),
+            to: p.target_server.clone(),
+            tx_id: tx_id.to_owned(),
+            block,
+        };
+        (
+            e,
+            format!("failover: {} -> {}", p.from_server, p.target_server),
+        )
+    };
+    acts.push(Action::Log(event));
+    acts.push(Action::Alert(AlertDraft {
+        kind: AlertKind::Action,
+        severity: Severity::Critical,
+        key: format!("action-{}", p.request_id),
+        title,
+        body: format!(
+            "{}; request {}, tx {tx_id:?}, block {block}",
+            p.reason, p.request_id
+        ),
+    }));
+}
+
+/// Moves the mode to whatever the chain holds; counts new misses of the active server.
+fn follow(policy: &Policy, st: &mut State, view: &ChainView, ours: bool, acts: &mut Vec<Action>) {
+    let key = view.signing_key;
+    if let Mode::Active {
+        key: active,
+        last_total_missed,
+        misses,
+        baseline_total_missed,
+        server,
+        ..
+    } = &mut st.mode
+        && *active == key
+    {
+        if view.total_missed > *last_total_missed {
+            let new = view.total_missed - *last_total_missed;
+            *last_total_missed = view.total_missed;
+            misses.push(Miss {
+                block: view.head_block,
+                time: view.head_time,
+                count: new,
+            });
+            prune(misses, policy.thresholds.window, view);
+            let counted = counted(policy, *baseline_total_missed, *last_total_missed, misses);
+            acts.push(Action::Log(Event::Missed {
+                server: server.clone(),
+                new,
+                counted,
+                total_missed: view.total_missed,
+                block: view.head_block,
+            }));
+            acts.push(alert(
+                AlertKind::MissingBlocks,
+                Severity::Warning,
+                "missed",
+                format!("{server} missed {new} block(s)"),
+                format!(
+                    "total_missed {} at block {}; {counted} of {} counted towards failover",
+                    view.total_missed, view.head_block, policy.thresholds.missed_blocks
+                ),
+            ));
+        } else {
+            prune(misses, policy.thresholds.window, view);
+        }
+        return;
+    }
+    let before = match &st.mode {
+        Mode::Starting => None,
+        Mode::Active { server, .. } => Some(server.clone()),
+        Mode::Foreign { .. } => Some("unknown".to_owned()),
+        Mode::Disabled => Some("null".to_owned()),
+    };
+    let same = match &st.mode {
+        Mode::Foreign { key: k } => *k == key,
+        Mode::Disabled => key.is_null(),
+        _ => false,
+    };
+    if same {
+        return;
+    }
+    let name = policy.name_of(&key).to_owned();
+    st.mode = match policy.server_by_key(&key) {
+        Some(i) => Mode::Active {
+            server: policy.servers[i].name.clone(),
+            key,
+            baseline_total_missed: view.total_missed,
+            takeover_block: view.head_block,
+            last_total_missed: view.total_missed,
+            misses: Vec::new(),
+        },
+        None if key.is_null() => Mode::Disabled,
+        None => Mode::Foreign { key },
+    };
+    match before {
+        None => acts.push(Action::Log(Event::Observed {
+            server: name.clone(),
+            total_missed: view.total_missed,
+        })),
+        Some(from) if !ours => {
+            acts.push(Action::Log(Event::KeyChanged {
+                from: from.clone(),
+                to: name.clone(),
+            }));
+            let severity = if policy.server_by_key(&key).is_some() {
+                Severity::Warning
+            } else {
+                Severity::Critical
+            };
+            acts.push(alert(
+                AlertKind::Action,
+                severity,
+                &format!("key-changed-{name}"),
+                format!("signing key changed outside this monitor: {from} -> {name}"),
+                format!("chain now holds {}; following it", policy.show(&key)),
+            ));
+        }
+        Some(_) => {}
+    }
+    if matches!(st.mode, Mode::Foreign { .. }) {
+        acts.push(alert(
+            AlertKind::Action,
+            Severity::Critical,
+            "unknown-key",
+            "the chain holds a signing key no configured server has".to_owned(),
+            format!(
+                "key {}: no action is taken until it is a configured key",
+                policy.show(&key)
+            ),
+        ));
+    }
+}
+
+pub(super) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+pub(super) fn alert(
+    kind: AlertKind,
+    severity: Severity,
+    key: &str,
+    title: String,
+    body: String,
+) -> Action {
+    Action::Alert(AlertDraft {
+        kind,
+        severity,
+        key: key.to_owned(),
+        title,
+        body,
+    })
+}
