@@ -102,9 +102,18 @@ retry_max_seconds = 2
 
     /// Starts `vwf-monitor run` with `envs` and waits for its `{"metrics": …}` line.
     pub async fn start(&self, envs: &[(&str, &str)]) -> anyhow::Result<Daemon> {
+        self.start_logged(envs, None).await
+    }
+
+    /// As [`MonitorSetup::start`], with the monitor's log written to `log` when given.
+    pub async fn start_logged(
+        &self,
+        envs: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> anyhow::Result<Daemon> {
         let monitor = workspace_binary("vwf-monitor")?;
         let config = path_text(&self.config)?;
-        Daemon::spawn(&monitor, &["run", "--config", &config], envs).await
+        Daemon::spawn_logged(&monitor, &["run", "--config", &config], envs, log).await
     }
 
     /// The saved state file.

@@ -51,10 +51,20 @@ impl Daemon {
         args: &[&str],
         envs: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let stderr = if std::env::var_os("VWF_TEST_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
+        Self::spawn_logged(binary, args, envs, None).await
+    }
+
+    /// As [`Daemon::spawn`], with stderr written to `log` when given.
+    pub async fn spawn_logged(
+        binary: &Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path)?),
+            None if std::env::var_os("VWF_TEST_LOG").is_some() => Stdio::inherit(),
+            None => Stdio::null(),
         };
         let mut child = Command::new(binary)
             .args(args)
@@ -97,6 +107,21 @@ impl Daemon {
             .as_str()
             .map(str::to_owned)
             .with_context(|| format!("first line has no {key:?}: {}", self.first_line))
+    }
+
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Peak resident set size so far (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit status.

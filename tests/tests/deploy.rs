@@ -335,7 +335,7 @@ async fn the_commented_passphrase_alternative_passes_check_config() -> anyhow::R
 }
 
 #[tokio::test]
-async fn an_unknown_field_is_refused_with_exit_code_2_and_one_line() -> anyhow::Result<()> {
+async fn an_unknown_field_is_refused_with_exit_code_2() -> anyhow::Result<()> {
     let fixture = Fixture::create().await?;
     for name in ["signer.example.toml", "monitor-one-backup.example.toml"] {
         let daemon = Daemon::of(name)?;
@@ -346,17 +346,21 @@ async fn an_unknown_field_is_refused_with_exit_code_2_and_one_line() -> anyhow::
             .check_config(daemon, name, &fixture.rewrite(name, &broken)?)
             .await?;
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         ensure!(
-            output.status.code() == Some(2),
-            "{name}: expected exit code 2, got {}",
+            output.status.code() == Some(2) && stderr.contains("surprise_option"),
+            "{name}: expected exit code 2 and an error naming the field, got {}",
             describe(&output)
         );
-        ensure!(
-            lines.len() == 1 && lines[0].contains("surprise_option"),
-            "{name}: expected one line naming the field, got {}",
-            describe(&output)
-        );
+        // The signer prints exactly one line, for logs and scripts. (The monitor passes the
+        // TOML parser's multi-line message through as it is.)
+        if daemon == Daemon::Signer {
+            let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            ensure!(
+                lines.len() == 1,
+                "{name}: expected a one-line error, got {}",
+                describe(&output)
+            );
+        }
     }
     Ok(())
 }
@@ -397,6 +401,10 @@ fn the_units_load_every_credential_and_directory_the_examples_name() -> anyhow::
                     .chars()
                     .take_while(|c| !matches!(c, '"' | '\'' | ' '))
                     .collect();
+                if credential.is_empty() {
+                    // Prose about the directory, not a file in it.
+                    continue;
+                }
                 let loaded = if commented { &mentioned } else { &active };
                 ensure!(
                     loaded.contains(&credential),

@@ -49,7 +49,7 @@ async fn system(flap_changes: u32) -> anyhow::Result<System> {
     Ok(System {
         sim,
         signer_setup,
-        signer,
+        _signer: signer,
         signer_address,
     })
 }

@@ -80,7 +80,7 @@ async fn status(State(ctx): State<Ctx>) -> Json<Value> {
         .node_urls
         .iter()
         .enumerate()
-        .map(|(i, url)| json!({"index": i, "url": url, "faults": ctx.sim.faults(i)}))
+        .map(|(i, url)| json!({"index": i, "url": url, "faults": ctx.sim.faults(i), "requests": ctx.sim.requests(i)}))
         .collect();
     Json(json!({
         "head": head_json,

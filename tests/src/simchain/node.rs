@@ -35,6 +35,7 @@ pub fn router(sim: Arc<Sim>, index: usize) -> Router {
 }
 
 async fn answer(State(ctx): State<NodeCtx>, body: Bytes) -> Response {
+    ctx.sim.count_request(ctx.index);
     let faults = ctx.sim.faults(ctx.index);
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;

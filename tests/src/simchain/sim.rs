@@ -1,5 +1,6 @@
 //! The shared simulator: one chain state behind a lock, and per-node fault settings.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
@@ -35,6 +36,8 @@ pub struct Node {
     pub snapshot: Mutex<Option<Arc<ChainState>>>,
     /// Follows `faults.refuse`; the accept loop watches it.
     pub refuse: watch::Sender<bool>,
+    /// JSON-RPC requests received (for the bench's calls-per-block figure).
+    pub requests: AtomicU64,
 }
 
 /// The simulator shared by the producer, the nodes and the control API.
@@ -57,6 +60,7 @@ impl Sim {
                 faults: Mutex::new(NodeFaults::default()),
                 snapshot: Mutex::new(None),
                 refuse: watch::Sender::new(false),
+                requests: AtomicU64::new(0),
             })
             .collect();
         Arc::new(Sim {
@@ -78,6 +82,20 @@ impl Sim {
             .get(index)
             .map(|n| lock(&n.faults).clone())
             .unwrap_or_default()
+    }
+
+    /// Counts one request to node `index`.
+    pub fn count_request(&self, index: usize) {
+        if let Some(node) = self.nodes.get(index) {
+            node.requests.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Requests node `index` has received.
+    pub fn requests(&self, index: usize) -> u64 {
+        self.nodes
+            .get(index)
+            .map_or(0, |n| n.requests.load(Ordering::Relaxed))
     }
 
     /// Runs `f` on what node `index` serves: its frozen snapshot, or the live state.

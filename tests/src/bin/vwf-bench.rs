@@ -1,0 +1,313 @@
+//! `vwf-bench`: runs the failover scenario N times on the simulated chain and prints what an
+//! operator pays when a server dies. Not a test: numbers, no pass/fail thresholds.
+//!
+//! Per run, for the failover (primary down) and the kill switch (backup down):
+//! - `after`: misses by the failed server after the threshold miss, before the key changed;
+//! - `blocks`: blocks from the threshold miss becoming visible to the block including the
+//!   key change (≈ block intervals);
+//! - `signer ms`: the monitor's SetSigningKey call, from `event="send"` to the applied answer;
+//!   and for the run: JSON-RPC calls per node per block interval, peak RSS of each daemon.
+//!
+//! Usage: `cargo run --release -p vwf-tests --bin vwf-bench -- [RUNS] [BLOCK_MS] [THRESHOLD]`
+//! (defaults 5, 300, 2).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use vwf_tests::harness::SimChain;
+use vwf_tests::monitor::{MonitorOptions, MonitorSetup};
+use vwf_tests::process::workspace_binary;
+use vwf_tests::signer::{ACCOUNT, SignerSetup, default_policy};
+use vwf_tests::tx::test_public_key;
+
+const NULL: &str = "VIT1111111111111111111111111111111114T1Anm";
+
+/// One transition's figures.
+struct Switch {
+    after: usize,
+    blocks: u64,
+    signer_ms: f64,
+}
+
+/// One run's figures.
+struct Run {
+    failover: Switch,
+    kill: Switch,
+    calls_per_node_per_block: f64,
+    signer_rss_kib: u64,
+    monitor_rss_kib: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .map(|a| {
+            a.parse()
+                .context("arguments are numbers: RUNS BLOCK_MS THRESHOLD")
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let runs = args.first().copied().unwrap_or(5);
+    let block_ms = args.get(1).copied().unwrap_or(300);
+    let threshold = u32::try_from(args.get(2).copied().unwrap_or(2))?;
+    println!(
+        "vwf-bench: {runs} runs, {block_ms} ms blocks, threshold {threshold} missed blocks, 3 nodes, quorum 2\n"
+    );
+    println!(
+        "run | failover: after blocks signer-ms | kill switch: after blocks signer-ms | rpc/node/block | rss signer monitor (MiB)"
+    );
+    let mut results = Vec::new();
+    for run in 1..=runs {
+        let r = one_run(block_ms, threshold)
+            .await
+            .with_context(|| format!("run {run}"))?;
+        println!(
+            "{run:>3} | {:>5} {:>6} {:>9.0} | {:>5} {:>6} {:>9.0} | {:>14.2} | {:>10.1} {:>7.1}",
+            r.failover.after,
+            r.failover.blocks,
+            r.failover.signer_ms,
+            r.kill.after,
+            r.kill.blocks,
+            r.kill.signer_ms,
+            r.calls_per_node_per_block,
+            r.signer_rss_kib as f64 / 1024.0,
+            r.monitor_rss_kib as f64 / 1024.0,
+        );
+        results.push(r);
+    }
+    summarize(&results);
+    Ok(())
+}
+
+fn summarize(results: &[Run]) {
+    let column = |f: fn(&Run) -> f64| -> Vec<f64> {
+        let mut v: Vec<f64> = results.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let median = |v: &[f64]| v.get(v.len() / 2).copied().unwrap_or(f64::NAN);
+    let max = |v: &[f64]| v.last().copied().unwrap_or(f64::NAN);
+    let p99 = |v: &[f64]| {
+        v.get((v.len() * 99).div_ceil(100).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    println!("\nsummary over {} runs (median / max):", results.len());
+    let rows: [(&str, fn(&Run) -> f64); 7] = [
+        ("misses after the threshold miss", |r: &Run| {
+            (r.failover.after.max(r.kill.after)) as f64
+        }),
+        (
+            "failover: blocks from visible miss to inclusion",
+            |r: &Run| r.failover.blocks as f64,
+        ),
+        (
+            "kill switch: blocks from visible miss to inclusion",
+            |r: &Run| r.kill.blocks as f64,
+        ),
+        ("JSON-RPC calls per node per block interval", |r: &Run| {
+            r.calls_per_node_per_block
+        }),
+        ("peak RSS vwf-signer (MiB)", |r: &Run| {
+            r.signer_rss_kib as f64 / 1024.0
+        }),
+        ("peak RSS vwf-monitor (MiB)", |r: &Run| {
+            r.monitor_rss_kib as f64 / 1024.0
+        }),
+        ("signer SetSigningKey latency (ms)", |r: &Run| {
+            r.failover.signer_ms.max(r.kill.signer_ms)
+        }),
+    ];
+    for (name, f) in rows {
+        let v = column(f);
+        println!("  {name:<52} {:>8.2} / {:>8.2}", median(&v), max(&v));
+    }
+    let mut latencies: Vec<f64> = results
+        .iter()
+        .flat_map(|r| [r.failover.signer_ms, r.kill.signer_ms])
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "  signer latency over all {} calls: p50 {:.0} ms, p99 {:.0} ms",
+        latencies.len(),
+        median(&latencies),
+        p99(&latencies)
+    );
+}
+
+async fn one_run(block_ms: u64, threshold: u32) -> anyhow::Result<Run> {
+    let sim_binary = workspace_binary("vwf-simchain")?;
+    let interval = block_ms.to_string();
+    let sim = SimChain::spawn(
+        &sim_binary,
+        &["--nodes", "3", "--block-interval-ms", &interval],
+    )
+    .await?;
+    let nodes: Vec<&str> = (0..3).map(|i| sim.node(i)).collect();
+    let (primary, backup) = (key(1)?, key(2)?);
+    let signer_setup = SignerSetup::create(&nodes, &default_policy(5)?)?;
+    let signer = signer_setup.start().await?;
+    let options = MonitorOptions {
+        servers: vec![
+            ("primary".into(), primary),
+            ("backup".into(), backup.clone()),
+        ],
+        missed_blocks: threshold,
+        block_interval_ms: block_ms,
+        quorum: 2,
+        dry_run: false,
+    };
+    let monitor_setup = MonitorSetup::create(
+        &signer_setup,
+        "monitor",
+        &signer.field("listening")?,
+        &nodes,
+        &options,
+    )?;
+    let log = signer_setup.dir.path().join("monitor.log");
+    let monitor = monitor_setup.start_logged(&[], Some(&log)).await?;
+    let control = sim.control();
+    let (start_requests, start_head) = (
+        requests(&control.status().await?),
+        control.head_num().await?,
+    );
+    // Let the monitor settle on a reading first.
+    wait_blocks(&sim, 5, block_ms).await?;
+
+    control.set_server("primary", false).await?;
+    let down_at = control.head_num().await?;
+    let failover = wait_switch(&sim, &backup, down_at, threshold, block_ms).await?;
+    control.set_server("backup", false).await?;
+    let down_at = control.head_num().await?;
+    let kill = wait_switch(&sim, NULL, down_at, threshold, block_ms).await?;
+
+    let (end_requests, end_head) = (
+        requests(&control.status().await?),
+        control.head_num().await?,
+    );
+    let blocks = end_head.saturating_sub(start_head).max(1) as f64;
+    let calls: f64 = end_requests
+        .iter()
+        .zip(&start_requests)
+        .map(|(e, s)| (e - s) as f64)
+        .sum();
+    let signer_rss_kib = signer.peak_rss_kib().unwrap_or(0);
+    let monitor_rss_kib = monitor.peak_rss_kib().unwrap_or(0);
+    monitor.stop().await?;
+    signer.stop().await?;
+    sim.stop().await?;
+    let latencies = signer_latencies(&std::fs::read_to_string(&log)?);
+    let latency = |i: usize| latencies.get(i).copied().unwrap_or(f64::NAN);
+    Ok(Run {
+        failover: Switch {
+            signer_ms: latency(0),
+            ..failover
+        },
+        kill: Switch {
+            signer_ms: latency(1),
+            ..kill
+        },
+        calls_per_node_per_block: calls / 3.0 / blocks,
+        signer_rss_kib,
+        monitor_rss_kib,
+    })
+}
+
+fn key(index: usize) -> anyhow::Result<String> {
+    Ok(test_public_key(index)?.to_string_with_prefix("VIT"))
+}
+
+fn requests(status: &Value) -> Vec<u64> {
+    status["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| n["requests"].as_u64().unwrap_or(0))
+        .collect()
+}
+
+async fn wait_blocks(sim: &SimChain, count: u64, block_ms: u64) -> anyhow::Result<()> {
+    let control = sim.control();
+    let target = control.head_num().await? + count;
+    let deadline = Instant::now() + Duration::from_millis(block_ms * (count * 4 + 20));
+    while control.head_num().await? < target {
+        if Instant::now() > deadline {
+            bail!("the chain stalled");
+        }
+        tokio::time::sleep(Duration::from_millis(block_ms / 3)).await;
+    }
+    Ok(())
+}
+
+/// Waits for `target` on chain and measures the transition from the server going down at
+/// block `down_at`.
+async fn wait_switch(
+    sim: &SimChain,
+    target: &str,
+    down_at: u64,
+    threshold: u32,
+    block_ms: u64,
+) -> anyhow::Result<Switch> {
+    let control = sim.control();
+    // Two rounds per threshold miss plus slack.
+    let deadline =
+        Instant::now() + Duration::from_millis(block_ms * 21 * (2 * u64::from(threshold) + 4));
+    loop {
+        let history = control.history().await?;
+        let update = history["updates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|u| u["signing_key"] == target);
+        if let Some(update) = update {
+            let included = update["block_num"].as_u64().context("update block")?;
+            let misses: Vec<u64> = history["misses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|m| m["witness"] == ACCOUNT)
+                .filter_map(|m| m["block_num"].as_u64())
+                .filter(|b| *b > down_at)
+                .collect();
+            let threshold_at = misses
+                .get(threshold as usize - 1)
+                .copied()
+                .context("threshold miss not found")?;
+            let after = misses
+                .iter()
+                .filter(|b| **b > threshold_at && **b < included)
+                .count();
+            return Ok(Switch {
+                after,
+                blocks: included.saturating_sub(threshold_at),
+                signer_ms: f64::NAN,
+            });
+        }
+        if Instant::now() > deadline {
+            bail!("{target} not set on chain in time");
+        }
+        tokio::time::sleep(Duration::from_millis(block_ms / 3)).await;
+    }
+}
+
+/// Milliseconds from each `event="send"` to the next line naming the applied change
+/// (`event="failover"` or `event="kill-switch"`) in the monitor's log.
+fn signer_latencies(log: &str) -> Vec<f64> {
+    let stamp = |line: &str| {
+        let text = line.split_whitespace().next()?;
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+    };
+    let mut out = Vec::new();
+    let mut sent = None;
+    for line in log.lines() {
+        if line.contains("event=\"send\"") {
+            sent = stamp(line);
+        } else if (line.contains("event=\"failover\"") || line.contains("event=\"kill-switch\""))
+            && let (Some(start), Some(end)) = (sent.take(), stamp(line))
+        {
+            out.push((end - start).as_seconds_f64() * 1000.0);
+        }
+    }
+    out
+}
