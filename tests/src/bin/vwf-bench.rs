@@ -30,6 +30,9 @@ struct Switch {
     signer_ms: f64,
 }
 
+/// One summary figure taken from a run.
+type Metric = fn(&Run) -> f64;
+
 /// One run's figures.
 struct Run {
     failover: Switch,
@@ -81,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn summarize(results: &[Run]) {
-    let column = |f: fn(&Run) -> f64| -> Vec<f64> {
+    let column = |f: Metric| -> Vec<f64> {
         let mut v: Vec<f64> = results.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
         v
@@ -94,7 +97,7 @@ fn summarize(results: &[Run]) {
             .unwrap_or(f64::NAN)
     };
     println!("\nsummary over {} runs (median / max):", results.len());
-    let rows: [(&str, fn(&Run) -> f64); 7] = [
+    let rows: [(&str, Metric); 7] = [
         ("misses after the threshold miss", |r: &Run| {
             (r.failover.after.max(r.kill.after)) as f64
         }),
