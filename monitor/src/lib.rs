@@ -13,11 +13,11 @@
 //! | [`poller`] | polls every node (and each server's own node) concurrently, with timeouts |
 //! | [`signer_client`] | the tonic mTLS client; proto <-> domain conversion in one place |
 //! | [`persist`] | `state.json`: atomic, 0600, refuse to start on a corrupt file |
-//! | [`alert`] | [`alert::Alert`], the [`alert::AlertSink`] trait, rate limiting; `alert/log.rs` |
+//! | [`alert`] | [`alert::Alert`], the [`alert::AlertSink`] trait, rate limiting; log, email and webhook sinks |
 //! | [`metrics`] | Prometheus text metrics over axum |
 //! | [`daemon`] | the loop: poll -> assess -> step -> persist -> act, until shutdown |
 //! | [`shutdown`] | the shutdown signal (mini-redis shape) |
-//! | [`cli`], [`commands`] | `run`, `check-config`, `status` |
+//! | [`cli`], [`commands`] | `run`, `check-config`, `status`, `test-alert` |
 //! | [`error`] | the crate's error type |
 
 pub mod alert;

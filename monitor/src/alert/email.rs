@@ -16,6 +16,8 @@
 //! ca_file = "/etc/vwf/smtp-ca.pem"    # optional: trust only this CA for the relay
 //! ```
 
+mod config;
+
 use std::fmt;
 use std::future::Future;
 use std::path::Path;
@@ -24,56 +26,13 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 
-use super::sinks::{SinkConfigError, error_chain, is_loopback, read_secret, resolve};
+use super::sinks::{SinkConfigError, error_chain, read_secret, resolve};
 use super::{Alert, AlertError, AlertSink, render};
 
-/// How the connection to the relay is protected.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EmailTls {
-    /// STARTTLS is required; the relay's certificate must verify (the default).
-    #[default]
-    Starttls,
-    /// No TLS at all: only accepted for a relay on localhost, and logged as a warning.
-    None,
-}
-
-/// One `[[alerts.email]]` section, as written.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawEmail {
-    /// Name in logs and `test-alert` output. Default `email:<relay>`.
-    pub name: Option<String>,
-    /// SMTP relay host name (or IP), also the name checked in its certificate.
-    pub relay: String,
-    /// Relay port. Default 587.
-    #[serde(default = "default_port")]
-    pub port: u16,
-    /// `"starttls"` (default) or `"none"` (localhost relays only).
-    #[serde(default)]
-    pub tls: EmailTls,
-    /// CA certificate (PEM) to trust for the relay instead of the public roots. Optional.
-    pub ca_file: Option<String>,
-    /// Sender, e.g. `"vwf-monitor <monitor@example.org>"`.
-    pub from: String,
-    /// Recipients; at least one.
-    pub to: Vec<String>,
-    /// AUTH user name. Optional; requires `password_file`.
-    pub username: Option<String>,
-    /// File holding the AUTH password on one line; must be mode 0600 or stricter.
-    pub password_file: Option<String>,
-    /// Longest wait for one delivery attempt, seconds. Default 20.
-    #[serde(default = "default_timeout")]
-    pub timeout_seconds: u64,
-    /// Further attempts after a temporary failure (network, timeout, 4xx reply). Default 2.
-    #[serde(default = "default_retries")]
-    pub retries: u32,
-}
+pub use config::{EmailTls, RawEmail};
 
 /// Checks `raw` and builds its sink (no network I/O). Relative paths are taken from `base`.
 pub fn build(raw: &RawEmail, base: &Path) -> Result<Box<dyn AlertSink>, SinkConfigError> {
@@ -149,14 +108,14 @@ impl EmailSink {
             return Err(SinkConfigError::new(
                 "timeout_seconds / retries",
                 "timeout must be positive and retries at most 10",
-                "remove them for the defaults 20 / 2",
+                "remove them for the defaults 10 / 1",
             ));
         }
         let timeout = Duration::from_secs(raw.timeout_seconds);
         let mut builder =
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(raw.relay.as_str())
                 .port(raw.port)
-                .tls(tls(raw, base, &name)?)
+                .tls(config::tls(raw, base, &name)?)
                 .timeout(Some(timeout));
         let password = match (&raw.username, &raw.password_file) {
             (Some(user), Some(file)) => {
@@ -258,63 +217,4 @@ impl AlertSink for EmailSink {
     ) -> Pin<Box<dyn Future<Output = Result<(), AlertError>> + Send + 'a>> {
         Box::pin(self.deliver(alert))
     }
-}
-
-/// The TLS mode for `raw`: STARTTLS required (optionally with a private CA), or none for localhost.
-fn tls(raw: &RawEmail, base: &Path, name: &str) -> Result<Tls, SinkConfigError> {
-    match raw.tls {
-        EmailTls::Starttls => {
-            let mut params = TlsParameters::builder(raw.relay.clone());
-            if let Some(ca) = &raw.ca_file {
-                let path = resolve(base, ca);
-                let bad = |e: String| {
-                    SinkConfigError::new(
-                        "ca_file",
-                        format!("{}: {e}", path.display()),
-                        "point it at the PEM CA certificate that signed the relay's certificate",
-                    )
-                };
-                let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
-                let cert = Certificate::from_pem(&pem).map_err(|e| bad(e.to_string()))?;
-                params = params
-                    .certificate_store(CertificateStore::None)
-                    .add_root_certificate(cert);
-            }
-            let params = params.build_rustls().map_err(|e| {
-                SinkConfigError::new(
-                    "relay",
-                    format!("TLS setup: {e}"),
-                    "check relay and ca_file",
-                )
-            })?;
-            Ok(Tls::Required(params))
-        }
-        EmailTls::None if !is_loopback(&raw.relay) => Err(SinkConfigError::new(
-            "tls",
-            format!(
-                "tls = \"none\" would send mail (and any password) in clear text to {}",
-                raw.relay
-            ),
-            "remove it (STARTTLS is required by default); \"none\" is only for a relay on localhost",
-        )),
-        EmailTls::None if raw.ca_file.is_some() => Err(SinkConfigError::new(
-            "ca_file",
-            "is set but tls = \"none\"",
-            "remove one of them",
-        )),
-        EmailTls::None => {
-            tracing::warn!(sink = name, relay = %raw.relay, "email sink sends WITHOUT TLS (tls = \"none\"); acceptable only for a relay on this host");
-            Ok(Tls::None)
-        }
-    }
-}
-
-fn default_port() -> u16 {
-    587
-}
-fn default_timeout() -> u64 {
-    20
-}
-fn default_retries() -> u32 {
-    2
 }

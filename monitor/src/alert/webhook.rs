@@ -17,6 +17,7 @@
 //! chat_id = "-1001234567890"
 //! ```
 
+mod config;
 mod payload;
 
 use std::fmt;
@@ -26,54 +27,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::{StatusCode, Url};
+use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 
+pub use config::{RawWebhook, WebhookKind};
 pub use payload::payload;
 
-use super::sinks::{SinkConfigError, error_chain, is_loopback, read_secret, resolve};
+use super::sinks::{SinkConfigError, error_chain};
 use super::{Alert, AlertError, AlertSink, render};
-
-/// Where and in which format a webhook posts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WebhookKind {
-    /// Generic JSON: `{source, kind, severity, title, body, time}`.
-    Json,
-    /// Slack incoming webhook: `{"text"}`.
-    Slack,
-    /// Discord webhook: `{"content"}` (cut to 2000 characters).
-    Discord,
-    /// Telegram Bot API `sendMessage`: `{"chat_id", "text"}`.
-    Telegram,
-}
-
-/// One `[[alerts.webhook]]` section, as written.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawWebhook {
-    /// `"json"`, `"slack"`, `"discord"` or `"telegram"`.
-    pub kind: WebhookKind,
-    /// Name in logs and `test-alert` output. Default `webhook:<kind>`.
-    pub name: Option<String>,
-    /// File holding the webhook URL on one line, mode 0600 (`json`, `slack`, `discord`).
-    pub url_file: Option<String>,
-    /// The URL inline, for a `json` receiver whose URL holds no secret. Optional.
-    pub url: Option<String>,
-    /// File holding the bot token on one line, mode 0600 (`telegram`).
-    pub token_file: Option<String>,
-    /// Target chat id or `@channel` (`telegram`), as a string.
-    pub chat_id: Option<String>,
-    /// Bot API base URL (`telegram`). Default `https://api.telegram.org`.
-    pub api_base: Option<String>,
-    /// Longest wait for one POST, connect to response, seconds. Default 10.
-    #[serde(default = "default_timeout")]
-    pub timeout_seconds: u64,
-    /// Further attempts after a network error, a timeout or HTTP 408/429/5xx. Default 2.
-    #[serde(default = "default_retries")]
-    pub retries: u32,
-}
+use config::Target;
 
 /// Checks `raw` and builds its sink (no network I/O). Relative paths are taken from `base`.
 pub fn build(raw: &RawWebhook, base: &Path) -> Result<Box<dyn AlertSink>, SinkConfigError> {
@@ -85,7 +47,7 @@ pub struct WebhookSink {
     name: String,
     kind: WebhookKind,
     /// The full URL, token included.
-    target: SecretString,
+    url: SecretString,
     /// A description of the target safe to show: scheme, host and port only.
     shown: String,
     /// Secret strings (URL, its path, token) scrubbed from error text.
@@ -111,122 +73,26 @@ impl fmt::Debug for WebhookSink {
 impl WebhookSink {
     /// Checks `raw`, reads its secret file and sets up the HTTP client; see [`build`].
     pub fn new(raw: &RawWebhook, base: &Path) -> Result<Self, SinkConfigError> {
-        use WebhookKind::*;
+        let kind = format!("{:?}", raw.kind).to_lowercase();
         let name = raw
             .name
             .clone()
-            .unwrap_or_else(|| format!("webhook:{}", format!("{:?}", raw.kind).to_lowercase()));
-        let unused = |field: &str| {
-            SinkConfigError::new(
-                field,
-                format!("is not used by kind {:?}", raw.kind),
-                "remove it",
-            )
-        };
-        let is_telegram = raw.kind == Telegram;
-        for (field, set) in [
-            ("token_file", raw.token_file.is_some()),
-            ("chat_id", raw.chat_id.is_some()),
-            ("api_base", raw.api_base.is_some()),
-        ] {
-            if set && !is_telegram {
-                return Err(unused(field));
-            }
-        }
-        if raw.timeout_seconds == 0 || raw.retries > 10 {
-            return Err(SinkConfigError::new(
-                "timeout_seconds / retries",
-                "timeout must be positive and retries at most 10",
-                "remove them for the defaults 10 / 2",
-            ));
-        }
-        let (target, token, chat_id) = match (raw.kind, &raw.url_file, &raw.url) {
-            (Telegram, None, None) => {
-                let file = raw.token_file.as_deref().ok_or_else(|| {
-                    SinkConfigError::new(
-                        "token_file",
-                        "missing",
-                        "point it at a 0600 file holding the bot token",
-                    )
-                })?;
-                let token = read_secret(&resolve(base, file), "token_file")?;
-                let chat_id = raw.chat_id.clone().filter(|c| !c.trim().is_empty());
-                let chat_id = chat_id.ok_or_else(|| {
-                    SinkConfigError::new(
-                        "chat_id",
-                        "missing",
-                        "set chat_id = \"-100...\" or \"@channel\"",
-                    )
-                })?;
-                let api = raw
-                    .api_base
-                    .as_deref()
-                    .unwrap_or("https://api.telegram.org")
-                    .trim_end_matches('/');
-                check_url(api, "api_base", false)?;
-                let url =
-                    SecretString::from(format!("{api}/bot{}/sendMessage", token.expose_secret()));
-                (url, Some(token), Some(chat_id))
-            }
-            (Telegram, _, _) => return Err(unused("url_file / url")),
-            (Json, None, Some(url)) => (SecretString::from(url.trim()), None, None),
-            (_, Some(file), None) => (read_secret(&resolve(base, file), "url_file")?, None, None),
-            (Json, _, _) => {
-                return Err(SinkConfigError::new(
-                    "url_file",
-                    "set exactly one of url_file and url",
-                    "use url_file when the URL holds a secret",
-                ));
-            }
-            (_, _, Some(_)) => {
-                return Err(SinkConfigError::new(
-                    "url",
-                    "a Slack or Discord webhook URL is a secret and is not accepted inline",
-                    "write it into a 0600 file and point url_file at it",
-                ));
-            }
-            (_, None, None) => {
-                return Err(SinkConfigError::new(
-                    "url_file",
-                    "missing",
-                    "write the webhook URL into a 0600 file and point url_file at it",
-                ));
-            }
-        };
-        let field = if raw.url.is_some() {
-            "url"
-        } else if is_telegram {
-            "token_file"
-        } else {
-            "url_file"
-        };
-        let shown = check_url(
-            target.expose_secret(),
-            field,
-            !is_telegram && raw.url.is_none(),
-        )?;
-        let mut scrub = Vec::new();
-        if raw.url.is_none() {
-            let path = target
-                .expose_secret()
-                .split_once("://")
-                .and_then(|(_, rest)| rest.split_once('/'));
-            scrub.extend(path.map(|(_, p)| SecretString::from(p)));
-            scrub.push(target.clone());
-        }
-        scrub.extend(token);
+            .unwrap_or_else(|| format!("webhook:{kind}"));
+        let Target {
+            url,
+            shown,
+            scrub,
+            chat_id,
+        } = config::target(raw, base)?;
         let timeout = Duration::from_secs(raw.timeout_seconds);
         let http = client(timeout).map_err(|e| {
-            SinkConfigError::new(
-                "kind",
-                format!("HTTP client setup: {}", error_chain(&*e)),
-                "report this as a bug",
-            )
+            let message = format!("HTTP client setup: {}", error_chain(&*e));
+            SinkConfigError::new("kind", message, "report this as a bug")
         })?;
         Ok(WebhookSink {
             name,
             kind: raw.kind,
-            target,
+            url,
             shown,
             scrub,
             chat_id,
@@ -248,7 +114,7 @@ impl WebhookSink {
     async fn post(&self, body: &serde_json::Value) -> Result<(), (String, bool)> {
         let request = self
             .http
-            .post(self.target.expose_secret())
+            .post(self.url.expose_secret())
             .json(body)
             .timeout(self.timeout);
         let response = match request.send().await {
@@ -314,36 +180,6 @@ impl AlertSink for WebhookSink {
     }
 }
 
-/// Checks `url` is https (or http to a loopback host) and returns `scheme://host:port` to show.
-/// With `secret`, the error never quotes the URL.
-fn check_url(url: &str, field: &str, secret: bool) -> Result<String, SinkConfigError> {
-    let quoted = if secret {
-        "the URL in the file".to_owned()
-    } else {
-        format!("{url:?}")
-    };
-    let bad = |why: &str| {
-        SinkConfigError::new(
-            field,
-            format!("{quoted} {why}"),
-            "use an https:// URL (http:// only for localhost)",
-        )
-    };
-    let parsed = Url::parse(url).map_err(|_| bad("is not a URL"))?;
-    let host = parsed.host_str().ok_or_else(|| bad("has no host"))?;
-    match parsed.scheme() {
-        "https" => {}
-        "http" if is_loopback(host) => {}
-        _ => return Err(bad("is not https")),
-    }
-    Ok(format!(
-        "{}://{}:{}",
-        parsed.scheme(),
-        host,
-        parsed.port_or_known_default().unwrap_or_default()
-    ))
-}
-
 /// The HTTP client: rustls with the ring provider and the webpki roots, set up explicitly so
 /// nothing depends on a process-wide default provider (as `vwf_shared`'s RPC transport does).
 fn client(timeout: Duration) -> Result<reqwest::Client, Box<dyn std::error::Error + Send + Sync>> {
@@ -364,11 +200,4 @@ fn client(timeout: Duration) -> Result<reqwest::Client, Box<dyn std::error::Erro
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("vwf-monitor/", env!("CARGO_PKG_VERSION")))
         .build()?)
-}
-
-fn default_timeout() -> u64 {
-    10
-}
-fn default_retries() -> u32 {
-    2
 }
