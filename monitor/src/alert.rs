@@ -20,6 +20,7 @@ pub mod webhook;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +114,7 @@ pub struct AlertState {
 
 /// Rate-limits and fans out alerts.
 pub struct Dispatcher {
-    sinks: Vec<Box<dyn AlertSink>>,
+    sinks: Arc<Vec<Box<dyn AlertSink>>>,
     source: Source,
     min_interval_ms: u64,
 }
@@ -122,7 +123,7 @@ impl Dispatcher {
     /// A dispatcher over `sinks`.
     pub fn new(sinks: Vec<Box<dyn AlertSink>>, source: Source, min_interval_ms: u64) -> Self {
         Dispatcher {
-            sinks,
+            sinks: Arc::new(sinks),
             source,
             min_interval_ms,
         }
@@ -175,11 +176,22 @@ impl Dispatcher {
 
     /// Sends to every sink; a failing sink is logged, never fatal.
     pub async fn deliver(&self, alert: &Alert) {
-        for sink in &self.sinks {
+        for sink in self.sinks.iter() {
             if let Err(e) = sink.send(alert).await {
                 tracing::error!(sink = sink.name(), cause = %e, "alert not delivered");
             }
         }
+    }
+
+    /// Delivers in the background, so a slow relay never delays a failover: the daemon's
+    /// actions go on while the alert is on its way.
+    pub fn deliver_in_background(&self, alert: Alert) {
+        let this = Dispatcher {
+            sinks: Arc::clone(&self.sinks),
+            source: self.source.clone(),
+            min_interval_ms: self.min_interval_ms,
+        };
+        tokio::spawn(async move { this.deliver(&alert).await });
     }
 }
 

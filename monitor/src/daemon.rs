@@ -211,13 +211,13 @@ impl Daemon {
 
     async fn alert(&mut self, draft: AlertDraft) {
         if let Some(a) = self.alerts.admit(&mut self.state.alerts, &draft, now_ms()) {
-            self.alerts.deliver(&a).await;
+            self.alerts.deliver_in_background(a);
         }
     }
 
     async fn clear(&mut self, key: &str, title: &str) {
         if let Some(a) = self.alerts.clear(&mut self.state.alerts, key, title) {
-            self.alerts.deliver(&a).await;
+            self.alerts.deliver_in_background(a);
         }
     }
 

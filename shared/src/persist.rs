@@ -76,6 +76,37 @@ impl Drop for TempPath {
     }
 }
 
+/// The permission bits of a secret file that group or others could use, or `None` when the
+/// file is private: no group or other bits, or a systemd credential (a file inside
+/// `$CREDENTIALS_DIRECTORY`) that is at most group-readable, because newer systemd grants the
+/// service read access to a root-owned 0400 credential through an ACL, which shows as 0440.
+pub fn secret_mode_problem(path: &Path, metadata: &fs::Metadata) -> Option<u32> {
+    let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    secret_mode_problem_in(path, metadata, credentials.as_deref())
+}
+
+fn secret_mode_problem_in(
+    path: &Path,
+    metadata: &fs::Metadata,
+    credentials_dir: Option<&Path>,
+) -> Option<u32> {
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return None;
+    }
+    let inside_credentials =
+        credentials_dir.is_some_and(
+            |dir| match (fs::canonicalize(dir), fs::canonicalize(path)) {
+                (Ok(dir), Ok(path)) => path.starts_with(dir),
+                _ => false,
+            },
+        );
+    if inside_credentials && mode & 0o037 == 0 {
+        return None;
+    }
+    Some(mode)
+}
+
 /// Opens `path` for appending, creating it with `mode` if missing; each write lands at the end.
 pub fn open_append(path: &Path, mode: u32) -> io::Result<File> {
     OpenOptions::new()
@@ -120,6 +151,32 @@ mod tests {
             1,
             "temporary file left behind"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn secret_modes_allow_owner_only_and_acl_granted_credentials() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("secret");
+        let check = |mode: u32, credentials: Option<&Path>| -> io::Result<Option<u32>> {
+            fs::set_permissions(&path, Permissions::from_mode(mode))?;
+            Ok(secret_mode_problem_in(
+                &path,
+                &fs::metadata(&path)?,
+                credentials,
+            ))
+        };
+        fs::write(&path, b"x")?;
+        assert_eq!(check(0o600, None)?, None);
+        assert_eq!(check(0o400, None)?, None);
+        assert_eq!(check(0o640, None)?, Some(0o640));
+        assert_eq!(check(0o440, None)?, Some(0o440));
+        // Inside the credentials directory, group read (an ACL mask) is systemd's doing.
+        assert_eq!(check(0o440, Some(dir.path()))?, None);
+        assert_eq!(check(0o460, Some(dir.path()))?, Some(0o460));
+        assert_eq!(check(0o444, Some(dir.path()))?, Some(0o444));
+        let elsewhere = tempfile::tempdir()?;
+        assert_eq!(check(0o440, Some(elsewhere.path()))?, Some(0o440));
         Ok(())
     }
 

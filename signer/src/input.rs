@@ -121,26 +121,21 @@ pub fn read_secret(
     Ok(buffer)
 }
 
-/// Refuses a key file with any group or other permission bit.
+/// Refuses a key file with any group or other permission bit (systemd credentials aside: see
+/// [`vwf_shared::persist::secret_mode_problem`]).
 #[cfg(unix)]
 fn check_private(path: &Path, file: &File) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = file
-        .metadata()
-        .map_err(|source| Error::Read {
-            path: path.to_owned(),
-            source,
-        })?
-        .permissions()
-        .mode()
-        & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(Error::KeyFilePermissions {
+    let metadata = file.metadata().map_err(|source| Error::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    match vwf_shared::persist::secret_mode_problem(path, &metadata) {
+        Some(mode) => Err(Error::KeyFilePermissions {
             path: path.to_owned(),
             mode,
-        });
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(not(unix))]

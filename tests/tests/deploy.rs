@@ -266,13 +266,18 @@ impl Fixture {
         Ok(out)
     }
 
-    /// Writes `text` (already rewritten) as `name` and runs `check-config` on it.
-    async fn check_config(&self, daemon: Daemon, name: &str, text: &str) -> anyhow::Result<Output> {
+    /// Writes `contents` (already rewritten) as `name` and runs `check-config` on it.
+    async fn check_config(
+        &self,
+        daemon: Daemon,
+        name: &str,
+        contents: &str,
+    ) -> anyhow::Result<Output> {
         let path = self.dir.path().join(name);
-        std::fs::write(&path, text)?;
+        std::fs::write(&path, contents)?;
         run(
             &daemon.binary()?,
-            &["check-config", "--config", self::text(&path)?],
+            &["check-config", "--config", text(&path)?],
         )
         .await
     }

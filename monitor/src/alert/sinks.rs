@@ -5,7 +5,6 @@
 //! Building reads files and sets up TLS but never touches the network, so `check-config`,
 //! `run` and `test-alert` all call it and cannot drift apart.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
@@ -112,8 +111,7 @@ pub fn read_secret(path: &Path, field: &str) -> Result<SecretString, SinkConfigE
             "point it at the file holding the secret",
         )
     })?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    if let Some(mode) = vwf_shared::persist::secret_mode_problem(path, &meta) {
         return Err(SinkConfigError::new(
             field,
             format!("{shown} is readable by group or others (mode {mode:o})"),
@@ -169,6 +167,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
 
     use secrecy::ExposeSecret;
 

@@ -9,7 +9,6 @@ mod raw;
 mod settings;
 
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -332,16 +331,18 @@ fn check_signer(
             format!("{}: {e}", key.display()),
             "point it at the client key PEM made by `vwf-signer certs`",
         ),
-        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => p.add(
-            "signer.client_key",
-            format!(
-                "{} is readable by group or others (mode {:o})",
-                key.display(),
-                meta.permissions().mode() & 0o777
-            ),
-            format!("chmod 600 {}", key.display()),
-        ),
-        Ok(_) => {}
+        Ok(meta) => {
+            if let Some(mode) = vwf_shared::persist::secret_mode_problem(&key, &meta) {
+                p.add(
+                    "signer.client_key",
+                    format!(
+                        "{} is readable by group or others (mode {mode:o})",
+                        key.display()
+                    ),
+                    format!("chmod 600 {}", key.display()),
+                );
+            }
+        }
     }
     if s.timeout_seconds == 0
         || s.retry_initial_seconds == 0
