@@ -1,4 +1,4 @@
-//! Account names and witness urls (SPEC §6.3, §8).
+//! Account names and witness urls (SPEC §6.3, §8), and positions in input text.
 
 use crate::error::Error;
 
@@ -76,6 +76,15 @@ pub fn check_witness_url(url: &str) -> Result<(), Error> {
     check_no_control_characters(url)
 }
 
+/// "line L, column C: message" for a byte offset into `text` (config parse errors on one line).
+pub fn at_offset(text: &str, offset: usize, message: &str) -> String {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("line {line}, column {column}: {message}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +125,17 @@ mod tests {
         ] {
             assert!(check_account_name(name).is_err(), "{name} accepted");
         }
+    }
+
+    #[test]
+    fn offsets_become_line_and_column() {
+        let text = "a = 1\nbb = x\n";
+        assert_eq!(
+            at_offset(text, 11, "bad\nvalue"),
+            "line 2, column 6: bad value"
+        );
+        assert_eq!(at_offset(text, 0, "m"), "line 1, column 1: m");
+        assert_eq!(at_offset(text, 999, "m"), "line 3, column 1: m");
     }
 
     #[test]

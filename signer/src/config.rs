@@ -180,8 +180,10 @@ impl SignerConfig {
             path: path.to_owned(),
             source,
         })?;
-        let raw: SignerConfig = toml::from_str(&text)
-            .map_err(|e| config_error(e.to_string().replace('\n', " ").trim().to_owned()))?;
+        let raw: SignerConfig = toml::from_str(&text).map_err(|e| {
+            let offset = e.span().map_or(0, |span| span.start);
+            config_error(vwf_shared::names::at_offset(&text, offset, e.message()))
+        })?;
         let name: ProfileName = raw
             .chain
             .profile

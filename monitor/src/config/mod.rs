@@ -35,7 +35,7 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
 pub fn parse(path: &Path, text: &str) -> Result<Settings, ConfigError> {
     let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
         path: path.to_owned(),
-        message: e.to_string(),
+        message: vwf_shared::names::at_offset(text, e.span().map_or(0, |s| s.start), e.message()),
     })?;
     let mut problems = Problems::default();
     let settings = check(path, raw, &mut problems);
