@@ -199,3 +199,39 @@ async fn a_lying_node_neither_causes_a_disable_nor_blocks_a_real_failover() -> a
     let _: Value = setup.state()?;
     Ok(())
 }
+
+#[tokio::test]
+async fn dry_run_mode_asks_the_signer_to_audit_and_never_changes_the_key() -> anyhow::Result<()> {
+    let system = system(5).await?;
+    let mut options = options()?;
+    options.dry_run = true;
+    let setup = system.monitor("monitor", &options)?;
+    let monitor = setup.start(&[]).await?;
+    let control = system.sim.control();
+    control.set_server("primary", false).await?;
+    let audit_has_dry_run = || async {
+        let entries = system.signer_setup.audit()?;
+        Ok(entries
+            .iter()
+            .any(|e| e["call"] == "dry-run" && e["decision"] == "allowed"))
+    };
+    wait_for(
+        "the signer audits a dry run",
+        ACT_LIMIT,
+        POLL,
+        audit_has_dry_run,
+    )
+    .await?;
+    // Two more rounds: still no key change, since dry run never acts.
+    let head = control.head_num().await?;
+    wait_for("42 more blocks", ACT_LIMIT, POLL, || async {
+        Ok(control.head_num().await? >= head + 42)
+    })
+    .await?;
+    assert!(
+        applied_keys(&system.sim).await?.is_empty(),
+        "dry run changed the key"
+    );
+    monitor.stop().await?;
+    Ok(())
+}

@@ -296,3 +296,61 @@ async fn tls_refuses_missing_foreign_and_expired_client_certificates() -> anyhow
     daemon.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn dry_run_command_prints_the_exact_transaction_and_the_node_byte_check() -> anyhow::Result<()>
+{
+    let sim = SimChain::spawn(SIM, &["--block-interval-ms", "300"]).await?;
+    let setup = SignerSetup::create(&[sim.node(0)], &default_policy(3)?)?;
+    let signer = vwf_tests::process::workspace_binary("vwf-signer")?;
+    let config = setup.config.to_str().context("config path")?;
+    let (primary, backup) = (key(1)?, key(2)?);
+    let output = std::process::Command::new(&signer)
+        .args([
+            "dry-run",
+            "--config",
+            config,
+            "--client",
+            MONITOR,
+            "--account",
+            ACCOUNT,
+            "--target",
+            &backup,
+            "--expected",
+            &primary,
+            "--preflight",
+        ])
+        .output()?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout)?;
+    assert_eq!(report["allowed"], true, "{report}");
+    assert_eq!(report["preflight"]["matches"], true, "{report}");
+    let tx: Value = serde_json::from_str(report["transaction_json"].as_str().unwrap_or("null"))?;
+    assert_eq!(tx["operations"][0][1]["block_signing_key"], backup.as_str());
+    assert_eq!(report["digest"].as_str().map(str::len), Some(64));
+    assert_eq!(updates(&sim).await?, 0, "dry-run broadcast something");
+    // An off-policy target is refused with its rule, still exit 0 with the report.
+    let output = std::process::Command::new(&signer)
+        .args([
+            "dry-run",
+            "--config",
+            config,
+            "--client",
+            MONITOR,
+            "--account",
+            ACCOUNT,
+            "--target",
+            &key(3)?,
+            "--expected",
+            &primary,
+        ])
+        .output()?;
+    let report: Value = serde_json::from_slice(&output.stdout)?;
+    assert_eq!(report["allowed"], false);
+    assert_eq!(report["refused"]["rule"], "target-not-allowed");
+    Ok(())
+}
