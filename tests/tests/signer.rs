@@ -354,3 +354,79 @@ async fn dry_run_command_prints_the_exact_transaction_and_the_node_byte_check() 
     assert_eq!(report["refused"]["rule"], "target-not-allowed");
     Ok(())
 }
+
+/// Runs `vwf-signer serve` expecting it to refuse to start; returns (exit code, stderr).
+fn serve_refuses(setup: &SignerSetup) -> anyhow::Result<(Option<i32>, String)> {
+    let signer = vwf_tests::process::workspace_binary("vwf-signer")?;
+    let config = setup.config.to_str().context("config path")?;
+    let mut child = std::process::Command::new(&signer)
+        .args(["serve", "--config", config])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            anyhow::bail!("serve did not exit within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output()?;
+    Ok((
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
+}
+
+#[tokio::test]
+async fn serve_refuses_a_wrong_passphrase_a_corrupt_age_file_and_a_key_without_authority()
+-> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = SimChain::spawn(SIM, &["--block-interval-ms", "300"]).await?;
+    let setup = SignerSetup::create(&[sim.node(0)], &default_policy(3)?)?;
+
+    let passphrase = setup.dir.path().join("passphrase");
+    std::fs::write(&passphrase, "wrong horse\n")?;
+    let (code, stderr) = serve_refuses(&setup)?;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.to_lowercase().contains("passphrase"), "{stderr}");
+    assert!(
+        !stderr.contains("wrong horse"),
+        "the passphrase was echoed: {stderr}"
+    );
+    std::fs::write(&passphrase, "correct horse battery staple\n")?;
+
+    let age = setup.dir.path().join("active.age");
+    let mut sealed = std::fs::read(&age)?;
+    let middle = sealed.len() / 2;
+    sealed[middle] ^= 0xff;
+    std::fs::write(&age, &sealed)?;
+    std::fs::set_permissions(&age, std::fs::Permissions::from_mode(0o600))?;
+    let (code, stderr) = serve_refuses(&setup)?;
+    assert!(
+        matches!(code, Some(c) if c != 0),
+        "corrupt age file accepted: {stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    drop(sim);
+
+    // A chain where the account's active key is another key: the signer must say so and stop.
+    let other = key(3)?;
+    let signing = key(1)?;
+    let chain = format!(
+        "[[witness]]\nname = \"{ACCOUNT}\"\nactive_key = \"{other}\"\nsigning_key = \"{signing}\"\n\n[[server]]\nname = \"primary\"\nsigning_key = \"{signing}\"\nup = true\n"
+    );
+    let sim = SimChain::spawn_with_config(SIM, &chain, &["--block-interval-ms", "300"]).await?;
+    let setup = SignerSetup::create(&[sim.node(0)], &default_policy(3)?)?;
+    let (code, stderr) = serve_refuses(&setup)?;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("neither an active nor an owner key"),
+        "{stderr}"
+    );
+    Ok(())
+}
