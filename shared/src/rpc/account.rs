@@ -65,7 +65,7 @@ struct RawAccount {
 
 impl Account {
     /// Reads one element of a `get_accounts` result.
-    pub(crate) fn from_result(value: Value, profile: &ChainProfile) -> Result<Self, String> {
+    pub fn from_result(value: Value, profile: &ChainProfile) -> Result<Self, String> {
         let raw: RawAccount = decode(value)?;
         Ok(Account {
             owner: authority(raw.owner, profile).map_err(at("owner"))?,

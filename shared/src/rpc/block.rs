@@ -38,7 +38,7 @@ struct RawBlock {
 
 impl BlockHeader {
     /// Reads a non-null `get_block` result.
-    pub(crate) fn from_result(value: Value) -> Result<Self, String> {
+    pub fn from_result(value: Value) -> Result<Self, String> {
         let raw: RawBlock = decode(value)?;
         Ok(BlockHeader {
             block_id: raw
@@ -83,7 +83,7 @@ struct RawBroadcast {
 
 impl BroadcastResult {
     /// Reads a `broadcast_transaction_synchronous` result.
-    pub(crate) fn from_result(value: Value) -> Result<Self, String> {
+    pub fn from_result(value: Value) -> Result<Self, String> {
         let raw: RawBroadcast = decode(value)?;
         Ok(BroadcastResult {
             id: raw.id,
@@ -140,7 +140,7 @@ struct RawVersion {
 
 impl Version {
     /// Reads a `get_version` result.
-    pub(crate) fn from_result(value: Value) -> Result<Self, String> {
+    pub fn from_result(value: Value) -> Result<Self, String> {
         let raw: RawVersion = decode(value)?;
         Ok(Version {
             blockchain_version: raw.blockchain_version,

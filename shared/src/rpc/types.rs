@@ -37,7 +37,7 @@ pub struct NodeConfig {
 impl NodeConfig {
     /// Reads a `get_config` result. A missing or inconsistent chain id or prefix is an error;
     /// `OLD_*` keys (a chain's pre-fork id) are not the node's current values and are skipped.
-    pub(crate) fn from_result(value: Value) -> Result<Self, String> {
+    pub fn from_result(value: Value) -> Result<Self, String> {
         let Value::Object(map) = value else {
             return Err("get_config result is not an object".into());
         };
@@ -116,7 +116,7 @@ struct RawDgp {
 
 impl DynamicGlobalProperties {
     /// Reads a `get_dynamic_global_properties` result.
-    pub(crate) fn from_result(value: Value) -> Result<Self, String> {
+    pub fn from_result(value: Value) -> Result<Self, String> {
         let raw: RawDgp = decode(value)?;
         Ok(DynamicGlobalProperties {
             head_block_number: raw.head_block_number.0,
@@ -161,7 +161,7 @@ struct RawWitness {
 
 impl Witness {
     /// Reads a non-null `get_witness_by_account` result.
-    pub(crate) fn from_result(value: Value, profile: &ChainProfile) -> Result<Self, String> {
+    pub fn from_result(value: Value, profile: &ChainProfile) -> Result<Self, String> {
         let raw: RawWitness = decode(value)?;
         Ok(Witness {
             signing_key: PublicKey::parse(&raw.signing_key, &profile.address_prefix)
