@@ -6,18 +6,12 @@
 //! `cargo build -p vwf-tests`) or pass their own path.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 use crate::client::Control;
-
-/// How long to wait for the ports line.
-pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+use crate::process::Daemon;
 
 /// The JSON line the simulator prints on start.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -35,7 +29,7 @@ pub struct PortsLine {
 /// A running simulator; killed when dropped.
 #[derive(Debug)]
 pub struct SimChain {
-    child: Child,
+    daemon: Daemon,
     /// What it printed on start.
     pub ports: PortsLine,
     _dir: Option<tempfile::TempDir>,
@@ -48,7 +42,7 @@ pub fn default_binary_path() -> anyhow::Result<PathBuf> {
 
 impl SimChain {
     /// Starts `binary` with `args` and waits (bounded) for the ports line. Its stderr is
-    /// discarded unless `VWF_SIM_LOG` is set.
+    /// discarded unless `VWF_TEST_LOG` is set.
     pub async fn spawn(binary: impl AsRef<Path>, args: &[&str]) -> anyhow::Result<Self> {
         Self::spawn_inner(binary.as_ref(), args, None).await
     }
@@ -77,29 +71,11 @@ impl SimChain {
         args: &[&str],
         dir: Option<tempfile::TempDir>,
     ) -> anyhow::Result<Self> {
-        let stderr = if std::env::var_os("VWF_SIM_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        };
-        let mut child = Command::new(binary)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let stdout = child.stdout.take().context("child stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(STARTUP_TIMEOUT, lines.next_line())
-            .await
-            .context("no ports line within the startup timeout")??
-            .context("simulator exited before printing its ports line")?;
-        let ports: PortsLine =
-            serde_json::from_str(&line).with_context(|| format!("bad ports line {line:?}"))?;
+        let daemon = Daemon::spawn(binary, args, &[]).await?;
+        let ports: PortsLine = serde_json::from_value(daemon.first_line.clone())
+            .with_context(|| format!("bad ports line {}", daemon.first_line))?;
         Ok(SimChain {
-            child,
+            daemon,
             ports,
             _dir: dir,
         })
@@ -119,24 +95,8 @@ impl SimChain {
         Control::new(&self.ports.control)
     }
 
-    /// Sends SIGTERM-equivalent termination and waits (bounded) for the exit status.
-    pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
-        if let Some(pid) = self.child.id() {
-            // SIGTERM via the `kill` utility keeps this crate free of unsafe/libc.
-            let _ = Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .await;
-        }
-        let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .context("simulator did not exit within 10 s of SIGTERM")??;
-        Ok(status)
-    }
-}
-
-impl Drop for SimChain {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub async fn stop(self) -> anyhow::Result<std::process::ExitStatus> {
+        self.daemon.stop().await
     }
 }
