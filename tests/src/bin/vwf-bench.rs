@@ -129,6 +129,7 @@ fn summarize(results: &[Run]) {
     let mut latencies: Vec<f64> = results
         .iter()
         .flat_map(|r| [r.failover.signer_ms, r.kill.signer_ms])
+        .filter(|ms| ms.is_finite())
         .collect();
     latencies.sort_by(f64::total_cmp);
     println!(
@@ -184,6 +185,11 @@ async fn one_run(block_ms: u64, threshold: u32) -> anyhow::Result<Run> {
     control.set_server("backup", false).await?;
     let down_at = control.head_num().await?;
     let kill = wait_switch(&sim, NULL, down_at, threshold, block_ms).await?;
+    // The change is on chain; give the monitor (bounded) time to log the signer's answer.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while signer_latencies(&std::fs::read_to_string(&log)?).len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let (end_requests, end_head) = (
         requests(&control.status().await?),
