@@ -412,6 +412,15 @@ impl Engine {
             }
             None => {
                 self.store.remove(client, &intent.request_id).await?;
+                self.audit
+                    .record(AuditEntry {
+                        call: "set-signing-key",
+                        decision: "failed",
+                        detail: "transaction expired without inclusion; nothing changed".into(),
+                        tx_id: Some(tx_id.clone()),
+                        ..entry(client, intent)
+                    })
+                    .await?;
                 Err(Error::Expired(tx_id))
             }
         }

@@ -21,6 +21,7 @@
 //! | [`nodes`] | the configured nodes, connected lazily and tried in order |
 //! | [`store`] | request ids and outcomes, persisted for idempotency |
 //! | [`audit`] | the append-only, fsynced JSON-lines audit log |
+//! | [`guard`] | client identity, per-client rate limit, audit of requests refused before decoding |
 //! | [`service`] | the tonic service and the error → gRPC status mapping |
 //! | [`convert`] | protobuf ⇄ domain conversions |
 //! | [`listener`] | the TLS 1.3 accept loop that audits refused handshakes |
@@ -33,6 +34,7 @@ pub mod config;
 pub mod convert;
 pub mod engine;
 pub mod error;
+pub mod guard;
 pub mod hardening;
 pub mod input;
 pub mod keystore;

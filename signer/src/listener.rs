@@ -14,11 +14,14 @@ use tokio_rustls::server::TlsStream;
 
 use crate::audit::{AuditEntry, AuditLog};
 
-/// Longest a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a client may take to finish the TLS handshake. A real client on a LAN needs a few
+/// milliseconds; idle connections are cut quickly so they cannot pile up.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Handshakes in flight at once; more connections wait, so a flood cannot exhaust memory.
-const MAX_CONCURRENT_HANDSHAKES: usize = 64;
+/// Handshakes in flight at once. Past this, new connections are closed at once (never queued:
+/// a queue would let idle connections lock out the monitor). Each pending handshake costs a
+/// file descriptor and a few KiB; the limit stays under the default 1024 descriptors.
+const MAX_CONCURRENT_HANDSHAKES: usize = 512;
 
 /// Accepts TCP connections on `listener` forever, sending verified TLS streams to the returned
 /// channel (for tonic's `serve_with_incoming`).
@@ -32,9 +35,6 @@ pub fn accept_tls(
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_HANDSHAKES));
     tokio::spawn(async move {
         loop {
-            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-                return;
-            };
             let (stream, peer) = match listener.accept().await {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -43,6 +43,13 @@ pub fn accept_tls(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
+            };
+            let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                // Full: close this connection rather than queue it (logged, not audited, so a
+                // flood cannot also flood the audit log).
+                tracing::warn!(%peer, "too many TLS handshakes in flight; connection closed");
+                drop(stream);
+                continue;
             };
             let acceptor = acceptor.clone();
             let sender = sender.clone();

@@ -1,12 +1,8 @@
-//! The tonic service, kept thin: identify the client, rate-limit, convert, call the engine,
-//! convert back. Errors map to gRPC statuses in [`status`], the one place that decides what a
+//! The tonic service, kept thin: identify the client, convert, call the engine, convert back. Errors map to gRPC statuses in [`status`], the one place that decides what a
 //! peer may learn (never paths or key material).
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
-use governor::{Quota, RateLimiter};
 use tonic::{Request, Response, Status};
 use vwf_proto::v1 as pb;
 use vwf_proto::v1::signer_server::Signer;
@@ -17,60 +13,23 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::policy::Permission;
 
-type Limiter = RateLimiter<
-    String,
-    governor::state::keyed::HashMapStateStore<String>,
-    governor::clock::DefaultClock,
->;
-
-/// The gRPC face of the [`Engine`].
+/// The gRPC face of the [`Engine`]. Identity and rate limits are checked before it, by
+/// [`crate::guard`].
 pub struct SignerService {
     engine: Arc<Engine>,
-    limiter: Limiter,
 }
 
 impl SignerService {
-    /// A service allowing each client identity `requests` calls per `window`.
-    pub fn new(engine: Arc<Engine>, requests: u32, window: Duration) -> Self {
-        let burst = NonZeroU32::new(requests).unwrap_or(NonZeroU32::MIN);
-        let period = window / burst.get();
-        let quota = Quota::with_period(period)
-            .unwrap_or_else(|| Quota::per_second(burst))
-            .allow_burst(burst);
-        SignerService {
-            engine,
-            limiter: RateLimiter::hashmap(quota),
-        }
+    /// A service over `engine`.
+    pub fn new(engine: Arc<Engine>) -> Self {
+        SignerService { engine }
     }
 
-    /// The client's identity from its verified certificate, then the rate limit.
-    async fn admit<T>(&self, request: &Request<T>, call: &'static str) -> Result<String, Status> {
-        let certs = request
-            .peer_certs()
-            .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
-        let leaf = certs
-            .first()
-            .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
-        let client = crate::tls::client_identity(leaf)
-            .map_err(|_| Status::unauthenticated("the client certificate names no identity"))?;
-        if self.limiter.check_key(&client).is_err() {
-            self.engine
-                .audit()
-                .record(AuditEntry {
-                    call,
-                    client: client.clone(),
-                    decision: "refused",
-                    rule: Some("rate-limit".into()),
-                    detail: "too many requests from this client".into(),
-                    ..AuditEntry::default()
-                })
-                .await
-                .map_err(|e| status(&e))?;
-            return Err(Status::resource_exhausted(
-                "rate limit: too many requests from this client",
-            ));
-        }
-        Ok(client)
+    /// The client's identity from its verified certificate.
+    fn admit<T>(&self, request: &Request<T>) -> Result<String, Status> {
+        crate::guard::identity_of(request.extensions()).ok_or_else(|| {
+            Status::unauthenticated("a client certificate naming an identity is required")
+        })
     }
 
     async fn audit_invalid(
@@ -108,7 +67,7 @@ impl Signer for SignerService {
         &self,
         request: Request<pb::SetSigningKeyRequest>,
     ) -> Result<Response<pb::SetSigningKeyResponse>, Status> {
-        let client = self.admit(&request, "set-signing-key").await?;
+        let client = self.admit(&request)?;
         let request = request.into_inner();
         let prefix = self.engine.profile().address_prefix.clone();
         let intent = match convert::intent(&request, &prefix, true) {
@@ -136,7 +95,7 @@ impl Signer for SignerService {
         &self,
         request: Request<pb::DryRunRequest>,
     ) -> Result<Response<pb::DryRunResponse>, Status> {
-        let client = self.admit(&request, "dry-run").await?;
+        let client = self.admit(&request)?;
         let request = request.into_inner();
         let inner = request.request.unwrap_or_default();
         let prefix = self.engine.profile().address_prefix.clone();
@@ -166,7 +125,7 @@ impl Signer for SignerService {
         &self,
         request: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::StatusResponse>, Status> {
-        let client = self.admit(&request, "status").await?;
+        let client = self.admit(&request)?;
         let policy = self.engine.policy();
         if !policy.allows_anywhere(&client, Permission::Status) {
             return Err(Status::permission_denied(format!(

@@ -33,6 +33,18 @@ pub struct MonitorOptions {
     pub dry_run: bool,
 }
 
+/// Less common monitor settings; the default leaves the monitor's own defaults in place.
+#[derive(Clone, Debug, Default)]
+pub struct MonitorExtras {
+    /// Per server (same order as [`MonitorOptions::servers`]): the URL of its own node, written
+    /// as `node = "<url>"` and checked by the monitor before switching to that server.
+    pub server_nodes: Vec<Option<String>>,
+    /// `[chain] max_head_lag_seconds` (how old a reading's head may be and still count).
+    pub max_head_lag_seconds: Option<u64>,
+    /// `[chain] node_timeout_ms` (per-node poll timeout).
+    pub node_timeout_ms: Option<u64>,
+}
+
 impl MonitorSetup {
     /// Writes `<name>.toml` and `<name>-state/` into the signer's tempdir.
     pub fn create(
@@ -41,6 +53,25 @@ impl MonitorSetup {
         signer_address: &str,
         nodes: &[&str],
         options: &MonitorOptions,
+    ) -> anyhow::Result<Self> {
+        Self::create_with(
+            signer,
+            name,
+            signer_address,
+            nodes,
+            options,
+            &MonitorExtras::default(),
+        )
+    }
+
+    /// As [`MonitorSetup::create`], with the settings of `extras` added.
+    pub fn create_with(
+        signer: &SignerSetup,
+        name: &str,
+        signer_address: &str,
+        nodes: &[&str],
+        options: &MonitorOptions,
+        extras: &MonitorExtras,
     ) -> anyhow::Result<Self> {
         let dir = signer.dir.path();
         let certs = signer.certs();
@@ -54,10 +85,22 @@ impl MonitorSetup {
         let servers: String = options
             .servers
             .iter()
-            .map(|(server, key)| {
-                format!("\n[[server]]\nname = {server:?}\nsigning_key = {key:?}\n")
+            .enumerate()
+            .map(|(i, (server, key))| {
+                let node = match extras.server_nodes.get(i) {
+                    Some(Some(url)) => format!("node = {url:?}\n"),
+                    _ => String::new(),
+                };
+                format!("\n[[server]]\nname = {server:?}\nsigning_key = {key:?}\n{node}")
             })
             .collect();
+        let mut chain_extra = String::new();
+        if let Some(lag) = extras.max_head_lag_seconds {
+            chain_extra.push_str(&format!("max_head_lag_seconds = {lag}\n"));
+        }
+        if let Some(timeout) = extras.node_timeout_ms {
+            chain_extra.push_str(&format!("node_timeout_ms = {timeout}\n"));
+        }
         let config = format!(
             r#"account = "{ACCOUNT}"
 profile = "VIT"
@@ -69,7 +112,7 @@ block_interval_ms = {interval}
 [chain]
 nodes = [{nodes}]
 quorum = {quorum}
-
+{chain_extra}
 [thresholds]
 missed_blocks = {missed}
 

@@ -13,6 +13,7 @@ use vwf_proto::v1::signer_client::SignerClient;
 
 use crate::process::{Daemon, workspace_binary};
 use crate::tx::{TEST_WIFS, test_public_key};
+use vwf_shared::PrivateKey;
 
 /// The monitor's client identity in every test policy.
 pub const MONITOR: &str = "spiffe://vwf/monitor";
@@ -46,6 +47,52 @@ may = ["switch", "disable", "dry-run", "status"]
     ))
 }
 
+/// How a [`SignerSetup`] differs from the default one ([`SignerSetup::create`] uses
+/// `SignerOptions::default()`).
+#[derive(Clone)]
+pub struct SignerOptions {
+    /// The WIF sealed as the active key. Default: test key 0, the simulator's default active key.
+    pub wif: String,
+    /// Client identities to issue certificates for, besides [`MONITOR`] and [`INTRUDER`] (a
+    /// policy must still name them to allow anything).
+    pub extra_clients: Vec<String>,
+    /// `[listen] max_request_bytes`. Default 16384 (the signer's default).
+    pub max_request_bytes: usize,
+    /// `[listen] rate_requests`. Default 20.
+    pub rate_requests: u32,
+    /// `[listen] rate_window_seconds`. Default 60.
+    pub rate_window_seconds: u64,
+    /// `[chain] expiration_seconds`. Default 30.
+    pub expiration_seconds: u32,
+}
+
+impl Default for SignerOptions {
+    fn default() -> Self {
+        SignerOptions {
+            wif: TEST_WIFS[0].to_owned(),
+            extra_clients: Vec::new(),
+            max_request_bytes: 16 * 1024,
+            rate_requests: 20,
+            rate_window_seconds: 60,
+            expiration_seconds: 30,
+        }
+    }
+}
+
+/// Never prints the WIF (the leak check must not leak it through a failing assertion).
+impl std::fmt::Debug for SignerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignerOptions")
+            .field("wif", &"[REDACTED]")
+            .field("extra_clients", &self.extra_clients)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .field("rate_requests", &self.rate_requests)
+            .field("rate_window_seconds", &self.rate_window_seconds)
+            .field("expiration_seconds", &self.expiration_seconds)
+            .finish()
+    }
+}
+
 /// Files for one signer: certificates, the sealed key, the config.
 #[derive(Debug)]
 pub struct SignerSetup {
@@ -53,6 +100,8 @@ pub struct SignerSetup {
     pub dir: tempfile::TempDir,
     /// The config file.
     pub config: PathBuf,
+    /// Everything `certs init` and `key import` printed (stdout and stderr), for leak checks.
+    pub setup_output: String,
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -61,16 +110,16 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run(binary: &Path, args: &[&str]) -> anyhow::Result<String> {
+/// Runs `binary` to completion; returns (stdout, stdout + stderr), failing on a non-zero exit.
+fn run(binary: &Path, args: &[&str]) -> anyhow::Result<(String, String)> {
     let output = Command::new(binary).args(args).output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     if !output.status.success() {
-        bail!(
-            "{} {args:?} failed: {}",
-            binary.display(),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("{} {args:?} failed: {stderr}", binary.display());
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    let both = format!("{stdout}{stderr}");
+    Ok((stdout, both))
 }
 
 impl SignerSetup {
@@ -78,6 +127,16 @@ impl SignerSetup {
     /// simulator's active key) with a passphrase, and writes a config for `nodes` with the
     /// given `[[account]]` policy text.
     pub fn create(nodes: &[&str], policy: &str) -> anyhow::Result<Self> {
+        Self::create_with(nodes, policy, &SignerOptions::default())
+    }
+
+    /// As [`SignerSetup::create`], with the key, extra client certificates, limits and
+    /// transaction lifetime from `options`.
+    pub fn create_with(
+        nodes: &[&str],
+        policy: &str,
+        options: &SignerOptions,
+    ) -> anyhow::Result<Self> {
         let signer = workspace_binary("vwf-signer")?;
         let dir = tempfile::tempdir()?;
         let path = |name: &str| dir.path().join(name);
@@ -87,20 +146,21 @@ impl SignerSetup {
                 .context("tempdir is not UTF-8")
         };
         let certs = text(path("certs"))?;
-        run(
-            &signer,
-            &[
-                "certs", "init", "--dir", &certs, "--client", MONITOR, "--client", INTRUDER,
-            ],
-        )?;
-        write_private(&path("active.wif"), TEST_WIFS[0])?;
+        let mut certs_args = vec![
+            "certs", "init", "--dir", &certs, "--client", MONITOR, "--client", INTRUDER,
+        ];
+        for client in &options.extra_clients {
+            certs_args.extend(["--client", client.as_str()]);
+        }
+        let (_, mut setup_output) = run(&signer, &certs_args)?;
+        write_private(&path("active.wif"), &options.wif)?;
         write_private(&path("passphrase"), "correct horse battery staple\n")?;
         let (age, wif, pass) = (
             text(path("active.age"))?,
             text(path("active.wif"))?,
             text(path("passphrase"))?,
         );
-        let printed = run(
+        let (printed, import_output) = run(
             &signer,
             &[
                 "key",
@@ -117,7 +177,10 @@ impl SignerSetup {
                 "2",
             ],
         )?;
-        let expected = test_public_key(0)?.to_string_with_prefix("VIT");
+        setup_output.push_str(&import_output);
+        let expected = PrivateKey::from_wif(&options.wif)?
+            .public_key()
+            .to_string_with_prefix("VIT");
         if !printed.contains(&expected) {
             bail!("key import printed {printed:?}, expected {expected}");
         }
@@ -134,8 +197,9 @@ impl SignerSetup {
             r#"
 [listen]
 address = "127.0.0.1:0"
-rate_requests = 20
-rate_window_seconds = 60
+max_request_bytes = {max_request_bytes}
+rate_requests = {rate_requests}
+rate_window_seconds = {rate_window_seconds}
 
 [tls]
 client_ca = "{certs}/ca.pem"
@@ -146,7 +210,7 @@ key = "{certs}/server.key"
 profile = "VIT"
 nodes = [{nodes}]
 tapos = "head"
-expiration_seconds = 30
+expiration_seconds = {expiration_seconds}
 preflight = true
 
 [key]
@@ -156,21 +220,57 @@ passphrase_file = "{pass}"
 [state]
 dir = "{state}"
 {policy}"#,
-            state = state.display()
+            state = state.display(),
+            max_request_bytes = options.max_request_bytes,
+            rate_requests = options.rate_requests,
+            rate_window_seconds = options.rate_window_seconds,
+            expiration_seconds = options.expiration_seconds,
         );
         let config_path = path("signer.toml");
         std::fs::write(&config_path, config)?;
         Ok(SignerSetup {
             dir,
             config: config_path,
+            setup_output,
         })
     }
 
     /// Starts `vwf-signer serve` and waits for its `{"listening": …}` line.
     pub async fn start(&self) -> anyhow::Result<Daemon> {
+        self.start_logged(&[], None).await
+    }
+
+    /// As [`SignerSetup::start`], with `envs` (e.g. `RUST_LOG`) and stderr written to `log`
+    /// when given.
+    pub async fn start_logged(
+        &self,
+        envs: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> anyhow::Result<Daemon> {
         let signer = workspace_binary("vwf-signer")?;
         let config = self.config.to_str().context("config path is not UTF-8")?;
-        Daemon::spawn(&signer, &["serve", "--config", config], &[]).await
+        Daemon::spawn_logged(&signer, &["serve", "--config", config], envs, log).await
+    }
+
+    /// Rewrites the config to listen on `address` (as first printed by a start on port 0), so
+    /// that a restart serves where monitors already point.
+    pub fn pin_address(&self, address: &str) -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(&self.config)?;
+        let pinned = text.replacen(
+            "address = \"127.0.0.1:0\"",
+            &format!("address = {address:?}"),
+            1,
+        );
+        if pinned == text {
+            bail!("the config does not listen on 127.0.0.1:0");
+        }
+        std::fs::write(&self.config, pinned)?;
+        Ok(())
+    }
+
+    /// The path of a file in the signer's state directory (`audit.jsonl`, `requests.json`).
+    pub fn state_file(&self, name: &str) -> PathBuf {
+        self.dir.path().join("state").join(name)
     }
 
     /// The certificates directory.
@@ -196,6 +296,24 @@ dir = "{state}"
         address: &str,
         cert_and_key: Option<(String, String)>,
     ) -> anyhow::Result<SignerClient<Channel>> {
+        Ok(SignerClient::new(self.channel_with(address, cert_and_key)?))
+    }
+
+    /// A raw (lazily connecting) mTLS channel at `address` presenting `identity`'s certificate,
+    /// for hand-made gRPC calls (`tonic::client::Grpc` with a custom codec).
+    pub fn channel(&self, address: &str, identity: &str) -> anyhow::Result<Channel> {
+        let name = vwf_signer::pki::sanitize_name(identity);
+        let cert = std::fs::read_to_string(self.certs().join(format!("client-{name}.pem")))?;
+        let key = std::fs::read_to_string(self.certs().join(format!("client-{name}.key")))?;
+        self.channel_with(address, Some((cert, key)))
+    }
+
+    /// A raw channel presenting `cert_and_key` (PEM), or no certificate at all.
+    pub fn channel_with(
+        &self,
+        address: &str,
+        cert_and_key: Option<(String, String)>,
+    ) -> anyhow::Result<Channel> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let ca = std::fs::read_to_string(self.certs().join("ca.pem"))?;
         let mut tls = ClientTlsConfig::new()
@@ -209,12 +327,12 @@ dir = "{state}"
             .connect_timeout(std::time::Duration::from_secs(5))
             .timeout(std::time::Duration::from_secs(60))
             .connect_lazy();
-        Ok(SignerClient::new(channel))
+        Ok(channel)
     }
 
     /// The audit log's entries.
     pub fn audit(&self) -> anyhow::Result<Vec<Value>> {
-        let text = std::fs::read_to_string(self.dir.path().join("state/audit.jsonl"))?;
+        let text = std::fs::read_to_string(self.state_file("audit.jsonl"))?;
         text.lines()
             .map(|line| serde_json::from_str(line).map_err(Into::into))
             .collect()

@@ -1,5 +1,5 @@
 //! End to end: per-node faults (frozen, lying total_missed, wrong chain id, refuse, error rate,
-//! latency) on one node while the other serves the shared chain normally.
+//! latency, dropped broadcasts) on one node while the other serves the shared chain normally.
 
 use std::time::{Duration, Instant};
 
@@ -121,6 +121,49 @@ async fn error_rate_and_latency_disturb_answers() -> anyhow::Result<()> {
     let started = Instant::now();
     head(sim.node(1)).await?;
     assert!(started.elapsed() >= Duration::from_millis(300));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_dropped_synchronous_broadcast_answers_expired_and_never_lands() -> anyhow::Result<()> {
+    use vwf_tests::tx::{head_of, sign, test_public_key, to_value, transaction, witness_update};
+    let sim = start().await?;
+    let control = sim.control();
+    let faults = control
+        .set_node_faults(0, json!({"drop_broadcasts": 1}))
+        .await?;
+    assert_eq!(faults["drop_broadcasts"], 1);
+    let profile = ChainProfile::vit();
+    let node = sim.node(0).to_owned();
+    let signed = async |lifetime: u32| {
+        let (head_id, time) = head_of(&node).await?;
+        let op = witness_update(&profile, "vit-test-witness", test_public_key(2)?);
+        let tx = sign(transaction(op, &head_id, time, lifetime)?, 0, &profile)?;
+        to_value(&tx, &profile)
+    };
+    let broadcast = async |tx: serde_json::Value| {
+        call_ok(
+            &node,
+            "network_broadcast_api",
+            "broadcast_transaction_synchronous",
+            json!([tx]),
+        )
+        .await
+    };
+    // Dropped: answered as expired once the head passes the 2 s expiration, never applied.
+    let started = Instant::now();
+    let answer = broadcast(signed(2).await?).await?;
+    assert_eq!(answer["expired"], true, "{answer}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let history = control.history().await?;
+    assert_eq!(history["updates"].as_array().map(Vec::len), Some(0));
+    let status = control.status().await?;
+    assert_eq!(status["nodes"][0]["faults"]["drop_broadcasts"], 0);
+    // The next broadcast goes through.
+    let answer = broadcast(signed(30).await?).await?;
+    assert_eq!(answer["expired"], false, "{answer}");
+    let history = control.history().await?;
+    assert_eq!(history["updates"].as_array().map(Vec::len), Some(1));
     Ok(())
 }
 

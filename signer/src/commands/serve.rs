@@ -15,6 +15,7 @@ use crate::audit::{AuditEntry, AuditLog};
 use crate::config::{Settings, SignerConfig};
 use crate::engine::{BuildSettings, Engine};
 use crate::error::Error;
+use crate::guard::GuardLayer;
 use crate::input::read_private_file;
 use crate::keystore::{LoadedKey, load_active_key_with};
 use crate::nodes::Nodes;
@@ -122,16 +123,18 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
     tracing::info!(%address, profile = %settings.profile.name, "serving");
 
     let listen = &settings.raw.listen;
-    let service = SignerService::new(
-        Arc::clone(&engine),
+    let service = SignerService::new(Arc::clone(&engine));
+    let guard = GuardLayer::new(
         listen.rate_requests,
         Duration::from_secs(listen.rate_window_seconds),
+        audit.clone(),
     );
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_serving::<SignerServer<SignerService>>().await;
     let incoming = ReceiverStream::new(listener::accept_tls(listener, tls_config, audit));
     Server::builder()
         .timeout(Duration::from_secs(120))
+        .layer(guard)
         .add_service(health)
         .add_service(
             SignerServer::new(service)

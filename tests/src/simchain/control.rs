@@ -161,6 +161,10 @@ fn apply(faults: &mut NodeFaults, changes: &Map<String, Value>) -> Result<(), St
             "frozen" => faults.frozen = value.as_bool().ok_or_else(wrong)?,
             "refuse" => faults.refuse = value.as_bool().ok_or_else(wrong)?,
             "wrong_chain_id" => faults.wrong_chain_id = value.as_bool().ok_or_else(wrong)?,
+            "drop_broadcasts" => {
+                let n = value.as_u64().ok_or_else(wrong)?;
+                faults.drop_broadcasts = u32::try_from(n).map_err(|_| wrong())?;
+            }
             "lie_total_missed" => {
                 faults.lie_total_missed = match value {
                     Value::Null => None,

@@ -164,14 +164,22 @@ async fn dispatch(
             let tx = args
                 .first()
                 .ok_or_else(|| FcError::assert("missing transaction"))?;
-            sim.chain().push_transaction(tx)?;
+            if sim.take_dropped_broadcast(node) {
+                sim.chain().check_transaction(tx)?;
+            } else {
+                sim.chain().push_transaction(tx)?;
+            }
             Ok(if condenser { json!({}) } else { Value::Null })
         }
         "broadcast_transaction_synchronous" if in_api(&["network_broadcast_api"]) => {
             let tx = args
                 .first()
                 .ok_or_else(|| FcError::assert("missing transaction"))?;
-            broadcast_synchronous(sim, tx).await
+            if sim.take_dropped_broadcast(node) {
+                dropped_synchronous(sim, tx).await
+            } else {
+                broadcast_synchronous(sim, tx).await
+            }
         }
         _ => Err(if legacy {
             FcError::assert(format!(
@@ -205,6 +213,21 @@ async fn broadcast_synchronous(sim: &Arc<Sim>, tx: &Value) -> Result<Value, RpcE
             return Err(FcError::unspecified("node shutting down").into());
         }
     }
+}
+
+/// A dropped `broadcast_transaction_synchronous`: checked like any other, never pending, and
+/// answered `expired` once the head block time reaches its expiration.
+async fn dropped_synchronous(sim: &Arc<Sim>, tx: &Value) -> Result<Value, RpcError> {
+    let mut head = sim.head.subscribe();
+    let checked = sim.chain().check_transaction(tx)?;
+    let expiration = checked.signed.transaction.expiration.0;
+    tracing::info!(id = %checked.id, "dropping a broadcast (drop_broadcasts fault)");
+    while sim.chain().head().time_sec() < expiration {
+        if head.changed().await.is_err() {
+            return Err(FcError::unspecified("node shutting down").into());
+        }
+    }
+    Ok(json!({"id": checked.id, "block_num": 0, "trx_num": 0, "expired": true}))
 }
 
 #[cfg(test)]

@@ -23,6 +23,11 @@ pub struct NodeFaults {
     pub lie_total_missed: Option<i64>,
     /// `get_config` reports another chain id.
     pub wrong_chain_id: bool,
+    /// Drop the next this many broadcasts: the transaction is checked as usual but never enters
+    /// the pending set; `broadcast_transaction` answers success, and
+    /// `broadcast_transaction_synchronous` answers `expired` once the head passes its
+    /// expiration (a broadcast lost between the node and the block producer).
+    pub drop_broadcasts: u32,
 }
 
 /// One JSON-RPC node.
@@ -108,6 +113,20 @@ impl Sim {
             Some(state) => f(&state),
             None => f(&self.chain()),
         }
+    }
+
+    /// Takes one of node `index`'s dropped broadcasts: true (and one fewer left) if the next
+    /// broadcast must be dropped.
+    pub fn take_dropped_broadcast(&self, index: usize) -> bool {
+        let Some(node) = self.nodes.get(index) else {
+            return false;
+        };
+        let mut faults = lock(&node.faults);
+        if faults.drop_broadcasts == 0 {
+            return false;
+        }
+        faults.drop_broadcasts -= 1;
+        true
     }
 
     /// Replaces node `index`'s faults; taking a snapshot when `frozen` becomes set.

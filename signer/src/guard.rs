@@ -1,0 +1,172 @@
+//! The gate in front of every gRPC call: names the client from its verified certificate,
+//! applies the per-client rate limit, and audits what tonic refuses before the service runs
+//! (a message over the size limit, a body that does not decode), so that every refusal leaves a
+//! line in the audit log and counts against the sender's rate.
+
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use governor::{Quota, RateLimiter};
+use tonic::Status;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+use tower::{Layer, Service};
+
+use crate::audit::{AuditEntry, AuditLog};
+
+type Limiter = RateLimiter<
+    String,
+    governor::state::keyed::HashMapStateStore<String>,
+    governor::clock::DefaultClock,
+>;
+
+/// gRPC status codes tonic's decoder answers with before any handler runs.
+const OUT_OF_RANGE: &str = "11";
+const INTERNAL: &str = "13";
+
+/// The client identity a connection's certificate carries, if any.
+pub fn identity_of(extensions: &http::Extensions) -> Option<String> {
+    let info = extensions.get::<TlsConnectInfo<TcpConnectInfo>>()?;
+    let certs = info.peer_certs()?;
+    crate::tls::client_identity(certs.first()?).ok()
+}
+
+/// Builds [`Guard`]s around the server's routes.
+#[derive(Clone)]
+pub struct GuardLayer {
+    limiter: Arc<Limiter>,
+    audit: AuditLog,
+}
+
+impl GuardLayer {
+    /// Each client identity may make `requests` calls per `window` (health checks excepted).
+    pub fn new(requests: u32, window: Duration, audit: AuditLog) -> Self {
+        let burst = NonZeroU32::new(requests).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(window / burst.get())
+            .unwrap_or_else(|| Quota::per_second(burst))
+            .allow_burst(burst);
+        GuardLayer {
+            limiter: Arc::new(RateLimiter::hashmap(quota)),
+            audit,
+        }
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard {
+            inner,
+            limiter: Arc::clone(&self.limiter),
+            audit: self.audit.clone(),
+        }
+    }
+}
+
+/// See the module documentation.
+#[derive(Clone)]
+pub struct Guard<S> {
+    inner: S,
+    limiter: Arc<Limiter>,
+    audit: AuditLog,
+}
+
+impl<S, B> Service<http::Request<B>> for Guard<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let client = identity_of(request.extensions()).unwrap_or_else(|| "unknown".into());
+        let path = request.uri().path().to_owned();
+        let audit = self.audit.clone();
+        if !path.starts_with("/grpc.health.") && self.limiter.check_key(&client).is_err() {
+            return Box::pin(async move {
+                refuse(
+                    &audit,
+                    &client,
+                    &path,
+                    "rate-limit",
+                    "too many requests from this client",
+                )
+                .await;
+                Ok(
+                    Status::resource_exhausted("rate limit: too many requests from this client")
+                        .into_http(),
+                )
+            });
+        }
+        // The service was made ready by `poll_ready`; take it and leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(request).await?;
+            let headers = response.headers();
+            let code = headers.get("grpc-status").and_then(|v| v.to_str().ok());
+            let message = headers
+                .get("grpc-message")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let rule = match code {
+                Some(OUT_OF_RANGE) => Some("request-too-large"),
+                // Our own handlers answer INTERNAL with another message.
+                Some(INTERNAL) if message.to_ascii_lowercase().contains("decode") => {
+                    Some("malformed-request")
+                }
+                _ => None,
+            };
+            if let Some(rule) = rule {
+                refuse(
+                    &audit,
+                    &client,
+                    &path,
+                    rule,
+                    "refused before decoding the request",
+                )
+                .await;
+            }
+            Ok(response)
+        })
+    }
+}
+
+async fn refuse(audit: &AuditLog, client: &str, path: &str, rule: &str, detail: &str) {
+    tracing::warn!(%client, %path, rule, "refused");
+    let entry = AuditEntry {
+        call: call_name(path),
+        client: client.to_owned(),
+        decision: "refused",
+        rule: Some(rule.to_owned()),
+        detail: detail.to_owned(),
+        ..AuditEntry::default()
+    };
+    if let Err(error) = audit.record(entry).await {
+        tracing::error!(%error, "cannot write the audit log");
+    }
+}
+
+/// The audit's name for a gRPC path.
+fn call_name(path: &str) -> &'static str {
+    match path.rsplit('/').next() {
+        Some("SetSigningKey") => "set-signing-key",
+        Some("DryRun") => "dry-run",
+        Some("Status") => "status",
+        _ => "grpc",
+    }
+}
