@@ -26,6 +26,10 @@ impl TimePointSec {
         let refuse = || Error::Time {
             value: value.to_owned(),
         };
+        // The exact shape first: the `time` crate alone would also take a signed year ("+2024").
+        if !has_fc_shape(value) {
+            return Err(refuse());
+        }
         let parsed = PrimitiveDateTime::parse(value, FORMAT).map_err(|_| refuse())?;
         let seconds = parsed.assume_utc().unix_timestamp();
         u32::try_from(seconds)
@@ -37,6 +41,17 @@ impl TimePointSec {
     pub fn checked_add(self, seconds: u32) -> Option<Self> {
         self.0.checked_add(seconds).map(TimePointSec)
     }
+}
+
+/// `DDDD-DD-DDTDD:DD:DD` with ASCII digits, nothing else.
+fn has_fc_shape(value: &str) -> bool {
+    value.len() == 19
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 impl fmt::Display for TimePointSec {
@@ -67,6 +82,10 @@ mod tests {
             "2024-01-01T00:01:00Z",
             "2024-01-01T00:01:00.000",
             "2024-01-01 00:01:00",
+            "+2024-01-01T00:01:00",
+            "+1970-04-01T00:00:00",
+            "2024-1-01T00:01:00",
+            "２024-01-01T00:01:00",
             "1969-12-31T23:59:59",
             "2106-02-07T06:28:16",
             "2024-02-30T00:00:00",
