@@ -172,17 +172,22 @@ impl Settings {
 impl SignerConfig {
     /// Reads, parses and checks the file. Errors name the file, the field and the fix.
     pub fn load(path: &Path) -> Result<Settings, Error> {
-        let config_error = |reason: String| Error::Config {
-            path: path.to_owned(),
-            reason,
-        };
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
             path: path.to_owned(),
             source,
         })?;
-        let raw: SignerConfig = toml::from_str(&text).map_err(|e| {
+        Self::parse(path, &text)
+    }
+
+    /// Parses and checks config text as if read from `path` (named in errors); touches no file.
+    pub fn parse(path: &Path, text: &str) -> Result<Settings, Error> {
+        let config_error = |reason: String| Error::Config {
+            path: path.to_owned(),
+            reason,
+        };
+        let raw: SignerConfig = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |span| span.start);
-            config_error(vwf_shared::names::at_offset(&text, offset, e.message()))
+            config_error(vwf_shared::names::at_offset(text, offset, e.message()))
         })?;
         let name: ProfileName = raw
             .chain

@@ -1,0 +1,20 @@
+//! `rpc_responses`, public half: [`NodeError::classify`] on arbitrary text.
+
+use vwf_shared::rpc::{MAX_ERROR_TEXT, NodeError};
+
+/// Classifies `data` as a node's error text. Unknown text is kept, cut to at most
+/// [`MAX_ERROR_TEXT`] bytes plus the `…` marker.
+pub(crate) fn check(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let NodeError::Other { text: kept } = NodeError::classify(&text) {
+        assert!(
+            kept.len() <= MAX_ERROR_TEXT + '…'.len_utf8(),
+            "kept {} bytes",
+            kept.len()
+        );
+        assert!(
+            text.starts_with(kept.trim_end_matches('…')),
+            "kept text is not a prefix"
+        );
+    }
+}
