@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use vwf_shared::{ChainProfile, ProfileName, PropsLayout};
+use vwf_shared::{Asset, ChainProfile, ChainProperties, ProfileName, PropsLayout};
 
+use crate::engine::{BuildSettings, Fallback};
 use crate::error::Error;
 use crate::keystore::{KeyConfig, KeySettings};
 use crate::policy::{AccountConfig, Policy};
@@ -125,6 +126,31 @@ pub struct ChainConfig {
     /// failover.
     #[serde(default = "default_true")]
     pub preflight: bool,
+    /// `[chain.fallback]`: url and props to send only when the witness's own cannot be read from
+    /// chain (a `witness_update` overwrites both). Unset by default: the signer then refuses to
+    /// act rather than guess.
+    #[serde(default)]
+    pub fallback: FallbackConfig,
+}
+
+/// `[chain.fallback]`. Each part is used only when the chain's value cannot be read, and the
+/// signer says so in its log, the audit entry and dry-run reasons.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackConfig {
+    /// Url to send when the witness's url is empty or unreadable, e.g. "No website yet".
+    #[serde(default)]
+    pub url: Option<String>,
+    /// With `maximum_block_size` (and `interest_rate` on 3-field chains): props to send when
+    /// the witness's props cannot be read, e.g. "0.100 VIT".
+    #[serde(default)]
+    pub account_creation_fee: Option<String>,
+    /// Bytes, at least 65536.
+    #[serde(default)]
+    pub maximum_block_size: Option<u32>,
+    /// Basis points; only on chains whose props have an interest rate.
+    #[serde(default)]
+    pub interest_rate: Option<u16>,
 }
 
 fn default_expiration() -> u32 {
@@ -155,6 +181,8 @@ pub struct Settings {
     pub policy: Policy,
     /// The checked `[key]` section.
     pub key: KeySettings,
+    /// How transactions are built, fallbacks included.
+    pub build: BuildSettings,
 }
 
 impl Settings {
@@ -248,12 +276,144 @@ impl SignerConfig {
         }
         let key = KeySettings::try_from(raw.key.clone())
             .map_err(|e| config_error(format!("[key] {e}")))?;
+        let fallback = raw
+            .chain
+            .fallback
+            .check(&profile)
+            .map_err(|e| config_error(format!("[chain.fallback] {e}")))?;
+        let build = BuildSettings {
+            tapos: raw.chain.tapos,
+            expiration_seconds: raw.chain.expiration_seconds,
+            preflight: raw.chain.preflight,
+            fallback,
+        };
         Ok(Settings {
             key,
+            build,
             path: path.to_owned(),
             profile,
             policy: Policy::new(accounts),
             raw,
         })
+    }
+}
+
+impl FallbackConfig {
+    /// Checks the values as the chain would and builds the fallback.
+    fn check(&self, profile: &ChainProfile) -> Result<Fallback, String> {
+        if let Some(url) = &self.url {
+            vwf_shared::names::check_witness_url(url).map_err(|e| format!("url: {e}"))?;
+        }
+        let needs_rate = matches!(profile.props_layout, PropsLayout::WithInterestRate { .. });
+        let props = match (
+            &self.account_creation_fee,
+            self.maximum_block_size,
+            self.interest_rate,
+        ) {
+            (None, None, None) => None,
+            (Some(fee), Some(size), rate) if rate.is_some() == needs_rate => {
+                let account_creation_fee =
+                    Asset::parse(fee, &profile.core_symbol).map_err(|e| e.to_string())?;
+                Some(ChainProperties {
+                    account_creation_fee,
+                    maximum_block_size: size,
+                    interest_rate: rate,
+                })
+            }
+            _ => {
+                return Err(format!(
+                    "give all of {} or none",
+                    profile.props_layout.field_names().join(", ")
+                ));
+            }
+        };
+        Ok(Fallback {
+            url: self.url.clone(),
+            props,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[tls]
+client_ca = "ca.pem"
+cert = "server.pem"
+key = "server.key"
+[chain]
+profile = "VIT"
+nodes = ["https://peer.vit.tube"]
+FALLBACK
+[key]
+age_file = "active.age"
+identity_file = "identity"
+[state]
+dir = "state"
+[[account]]
+name = "vit-test-witness"
+allow_null_key = true
+[[account.client]]
+identity = "spiffe://vwf/monitor"
+may = ["disable"]
+"#;
+
+    fn parse(fallback: &str) -> Result<Settings, Error> {
+        SignerConfig::parse(
+            Path::new("signer.toml"),
+            &BASE.replace("FALLBACK", fallback),
+        )
+    }
+
+    #[test]
+    fn fallback_is_empty_by_default_and_complete_when_given() {
+        let none = parse("").map(|s| s.build.fallback);
+        assert_eq!(none.ok(), Some(Fallback::default()));
+        let full = parse(
+            "[chain.fallback]\nurl = \"No website yet\"\naccount_creation_fee = \"0.100 VIT\"\nmaximum_block_size = 131072",
+        );
+        let fallback = full.map(|s| s.build.fallback).ok();
+        assert_eq!(
+            fallback
+                .as_ref()
+                .and_then(|f| f.props.as_ref())
+                .map(|p| p.account_creation_fee.amount),
+            Some(100)
+        );
+        assert_eq!(
+            fallback.and_then(|f| f.url).as_deref(),
+            Some("No website yet")
+        );
+    }
+
+    #[test]
+    fn partial_or_invalid_fallbacks_are_config_errors() {
+        for (fallback, expected) in [
+            (
+                "[chain.fallback]\naccount_creation_fee = \"0.100 VIT\"",
+                "give all of",
+            ),
+            (
+                "[chain.fallback]\naccount_creation_fee = \"0.1 VIT\"\nmaximum_block_size = 131072",
+                "decimals",
+            ),
+            ("[chain.fallback]\nurl = \"\"", "url"),
+            ("[chain.fallback]\nurl = \"x\"\ncolour = 1", "unknown field"),
+            (
+                "[chain.fallback]\naccount_creation_fee = \"0.100 VIT\"\nmaximum_block_size = 131072\ninterest_rate = 0",
+                "give all of",
+            ),
+        ] {
+            let message = parse(fallback)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                message.contains(expected),
+                "{expected:?} not in {message:?}"
+            );
+        }
     }
 }

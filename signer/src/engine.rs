@@ -12,7 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 use vwf_shared::rpc::{Inclusion, NodeClient, NodeError, RpcError, Witness};
 use vwf_shared::{
-    Asset, ChainProfile, PrivateKey, SignedTransaction, Tapos, Transaction, WitnessUpdate,
+    Asset, ChainProfile, ChainProperties, PrivateKey, SignedTransaction, Tapos, Transaction,
+    WitnessUpdate,
 };
 
 use crate::audit::{AuditEntry, AuditLog};
@@ -23,7 +24,7 @@ use crate::policy::{Decision, Intent, Policy, Refusal, Rule};
 use crate::store::{Outcome, RequestRecord, RequestState, RequestStore};
 
 /// How transactions are built.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct BuildSettings {
     /// TaPoS reference block.
     pub tapos: TaposSource,
@@ -31,6 +32,52 @@ pub struct BuildSettings {
     pub expiration_seconds: u32,
     /// Byte check with `get_transaction_hex` before broadcasting.
     pub preflight: bool,
+    /// What to send when the witness's own url or props cannot be read.
+    pub fallback: Fallback,
+}
+
+/// Url and props from the config, sent only when the chain's cannot be read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fallback {
+    /// Url to send instead of an empty one.
+    pub url: Option<String>,
+    /// Props to send instead of unreadable ones.
+    pub props: Option<ChainProperties>,
+}
+
+/// The url and props a `witness_update` sends back: the witness's own (it overwrites them), or
+/// the configured fallbacks when the chain's cannot be used, with a note for each fallback.
+pub fn url_and_props(
+    witness: &Witness,
+    fallback: &Fallback,
+) -> Result<(String, ChainProperties, Vec<String>), Error> {
+    let mut notes = Vec::new();
+    let url = if witness.url.is_empty() {
+        let url = fallback.url.clone().ok_or_else(|| {
+            Error::WitnessData("the witness's url on chain is empty (the chain would reject it) and [chain.fallback] url is not set".into())
+        })?;
+        notes.push(format!(
+            "the witness's url on chain is empty: sending the configured fallback {url:?}"
+        ));
+        url
+    } else {
+        witness.url.clone()
+    };
+    let props = match &witness.props {
+        Ok(props) => props.clone(),
+        Err(why) => {
+            let props = fallback.props.clone().ok_or_else(|| {
+                Error::WitnessData(format!(
+                    "the witness's props cannot be read from chain ({why}) and [chain.fallback] props are not set"
+                ))
+            })?;
+            notes.push(format!(
+                "the witness's props cannot be read from chain ({why}): sending the configured fallback props"
+            ));
+            props
+        }
+    };
+    Ok((url, props, notes))
 }
 
 /// What a dry run found.
@@ -149,7 +196,7 @@ impl Engine {
                     rule: Rule::InvalidRequest,
                     reason: "request_id was already used for a different request".into(),
                 };
-                self.audit_outcome(client, intent, &refused(&refusal), None)
+                self.audit_outcome(client, intent, &refused(&refusal), None, String::new())
                     .await?;
                 return Ok(refused(&refusal));
             }
@@ -167,7 +214,11 @@ impl Engine {
         }
         let account = match self.policy.authorize(client, intent, false) {
             Ok(account) => account,
-            Err(refusal) => return self.finish(client, intent, refused(&refusal), None).await,
+            Err(refusal) => {
+                return self
+                    .finish(client, intent, refused(&refusal), None, String::new())
+                    .await;
+            }
         };
         let node = self.nodes.first().await?;
         let witness = self.read_witness(&node, &intent.account).await?;
@@ -180,19 +231,24 @@ impl Engine {
             unix_now(),
             false,
         ) {
-            Err(refusal) => self.finish(client, intent, refused(&refusal), None).await,
+            Err(refusal) => {
+                self.finish(client, intent, refused(&refusal), None, String::new())
+                    .await
+            }
             Ok(Decision::AlreadyInEffect) => {
                 let outcome = Outcome::AlreadyInEffect {
                     signing_key: intent.describe(&witness.signing_key),
                 };
-                self.finish(client, intent, outcome, None).await
+                self.finish(client, intent, outcome, None, String::new())
+                    .await
             }
             Ok(Decision::Proceed) => {
-                let signed = self.build_signed(&node, intent, &witness).await?;
+                let (signed, notes) = self.build_signed(&node, intent, &witness).await?;
                 if self.build.preflight {
                     self.preflight(&node, &signed).await?;
                 }
-                self.broadcast(client, intent, &node, signed).await
+                self.broadcast(client, intent, &node, signed, notes.join("; "))
+                    .await
             }
         }
     }
@@ -281,7 +337,8 @@ impl Engine {
                 ));
             }
         }
-        let signed = self.build_signed(&node, intent, &witness).await?;
+        let (signed, notes) = self.build_signed(&node, intent, &witness).await?;
+        report.reasons.extend(notes);
         report.transaction_json = signed.transaction.to_legacy_json(&self.profile);
         report.digest = signed.transaction.digest(&self.profile)?.to_string();
         if preflight {
@@ -319,17 +376,21 @@ impl Engine {
         node: &NodeClient,
         intent: &Intent,
         witness: &Witness,
-    ) -> Result<SignedTransaction, Error> {
+    ) -> Result<(SignedTransaction, Vec<String>), Error> {
         let dgp = node.get_dynamic_global_properties().await?;
         let reference = match self.build.tapos {
             TaposSource::Head => dgp.head_block_id,
             TaposSource::LastIrreversible => node.block_id(dgp.last_irreversible_block_num).await?,
         };
+        let (url, props, notes) = url_and_props(witness, &self.build.fallback)?;
+        for note in &notes {
+            tracing::warn!(account = %intent.account, "{note}");
+        }
         let operation = WitnessUpdate {
             owner: intent.account.clone(),
-            url: witness.url.clone(),
+            url,
             block_signing_key: intent.target.key(),
-            props: witness.props.clone(),
+            props,
             fee: Asset {
                 amount: 0,
                 symbol: self.profile.core_symbol.clone(),
@@ -342,7 +403,7 @@ impl Engine {
             self.build.expiration_seconds,
         )?;
         tx.validate(&self.profile, Some(dgp.time))?;
-        Ok(tx.sign(&self.key, &self.profile)?)
+        Ok((tx.sign(&self.key, &self.profile)?, notes))
     }
 
     /// SPEC §7.6: the node must serialize our JSON to exactly our bytes.
@@ -368,6 +429,7 @@ impl Engine {
         intent: &Intent,
         node: &NodeClient,
         signed: SignedTransaction,
+        note: String,
     ) -> Result<Outcome, Error> {
         let tx_id = signed.transaction.id(&self.profile)?;
         let pending = RequestState::Pending {
@@ -408,7 +470,8 @@ impl Engine {
                     block_num,
                     signing_key: intent.describe(&intent.target.key()),
                 };
-                self.finish(client, intent, outcome, Some(tx_id)).await
+                self.finish(client, intent, outcome, Some(tx_id), note)
+                    .await
             }
             None => {
                 self.store.remove(client, &intent.request_id).await?;
@@ -450,6 +513,7 @@ impl Engine {
         intent: &Intent,
         outcome: Outcome,
         tx_id: Option<String>,
+        note: String,
     ) -> Result<Outcome, Error> {
         let done = RequestState::Done {
             outcome: outcome.clone(),
@@ -457,7 +521,8 @@ impl Engine {
         self.store
             .put(client, &intent.request_id, record(intent, done))
             .await?;
-        self.audit_outcome(client, intent, &outcome, tx_id).await?;
+        self.audit_outcome(client, intent, &outcome, tx_id, note)
+            .await?;
         Ok(outcome)
     }
 
@@ -467,10 +532,12 @@ impl Engine {
         intent: &Intent,
         outcome: &Outcome,
         tx_id: Option<String>,
+        note: String,
     ) -> Result<(), Error> {
         let mut audit = AuditEntry {
             call: "set-signing-key",
             tx_id,
+            detail: note,
             ..entry(client, intent)
         };
         match outcome {
@@ -535,3 +602,6 @@ fn entry(client: &str, intent: &Intent) -> AuditEntry {
         ..AuditEntry::default()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -180,6 +180,9 @@ pub enum Error {
     /// The node serializes our transaction to other bytes than ours (SPEC §7.6).
     #[error("pre-flight byte check failed: {0}")]
     Preflight(String),
+    /// The witness's url or props cannot be read from chain and no fallback is configured.
+    #[error("{0}")]
+    WitnessData(String),
     /// The transaction expired before any block included it; nothing changed on chain.
     #[error("transaction {0} expired before inclusion; nothing changed, retry the request")]
     Expired(String),
@@ -202,6 +205,7 @@ impl Error {
             | Error::Corrupt { .. }
             | Error::Rpc(_)
             | Error::Preflight(_)
+            | Error::WitnessData(_)
             | Error::Expired(_)
             | Error::Internal(_) => EXIT_FAILURE,
             Error::Chain(_)

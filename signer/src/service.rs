@@ -1,5 +1,6 @@
-//! The tonic service, kept thin: identify the client, convert, call the engine, convert back. Errors map to gRPC statuses in [`status`], the one place that decides what a
-//! peer may learn (never paths or key material).
+//! The tonic service, kept thin: identify the client, convert, call the engine, convert back.
+//! Errors map to gRPC statuses in [`status`], the one place that decides what a peer may learn
+//! (never paths or key material).
 
 use std::sync::Arc;
 
@@ -157,9 +158,10 @@ pub fn status(error: &Error) -> Status {
     match error {
         Error::Rpc(e) => Status::unavailable(format!("node: {e}")),
         Error::Expired(_) => Status::unavailable(error.to_string()),
-        Error::Preflight(_) | Error::Chain(_) | Error::KeyNotAuthorized(_) => {
-            Status::failed_precondition(error.to_string())
-        }
+        Error::Preflight(_)
+        | Error::WitnessData(_)
+        | Error::Chain(_)
+        | Error::KeyNotAuthorized(_) => Status::failed_precondition(error.to_string()),
         _ => Status::internal("signer internal error; see the signer's log"),
     }
 }

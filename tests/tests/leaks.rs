@@ -355,11 +355,7 @@ async fn the_active_key_never_appears_in_logs_audit_state_errors_or_panics() -> 
             vec![sim.node(0).to_owned()],
             vwf_shared::rpc::ClientOptions::default(),
         ),
-        vwf_signer::engine::BuildSettings {
-            tapos: settings.raw.chain.tapos,
-            expiration_seconds: 30,
-            preflight: true,
-        },
+        settings.build.clone(),
         vwf_signer::store::RequestStore::open(&scratch.path().join("requests.json"))?,
         vwf_signer::audit::AuditLog::open(&scratch.path().join("audit.jsonl"))?,
     );

@@ -141,8 +141,10 @@ pub struct Witness {
     pub total_missed: u32,
     /// The last block it produced.
     pub last_confirmed_block_num: u32,
-    /// Its props, read in the profile's layout; a `witness_update` must send them back.
-    pub props: ChainProperties,
+    /// Its props, read in the profile's layout, or why they could not be read (missing, another
+    /// layout, a bad asset): a `witness_update` must send them back, so a caller that cannot
+    /// read them needs a fallback and should say so.
+    pub props: Result<ChainProperties, String>,
     /// The node version it last reported, e.g. `0.19.2` (empty when absent).
     pub running_version: String,
 }
@@ -154,7 +156,8 @@ struct RawWitness {
     signing_key: String,
     total_missed: Flex<u32>,
     last_confirmed_block_num: Flex<u32>,
-    props: Map<String, Value>,
+    #[serde(default)]
+    props: Option<Map<String, Value>>,
     #[serde(default)]
     running_version: String,
 }
@@ -166,7 +169,11 @@ impl Witness {
         Ok(Witness {
             signing_key: PublicKey::parse(&raw.signing_key, &profile.address_prefix)
                 .map_err(at("signing_key"))?,
-            props: props(&raw.props, profile)?,
+            props: raw
+                .props
+                .as_ref()
+                .ok_or_else(|| "props is missing".to_owned())
+                .and_then(|map| props(map, profile)),
             owner: raw.owner,
             url: raw.url,
             total_missed: raw.total_missed.0,

@@ -10,7 +10,7 @@ use vwf_shared::rpc::ClientOptions;
 use super::print_line;
 use crate::audit::AuditLog;
 use crate::config::SignerConfig;
-use crate::engine::{BuildSettings, Engine};
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::keystore::load_active_key_with;
 use crate::nodes::Nodes;
@@ -86,11 +86,7 @@ impl DryRunArgs {
                     chain.nodes.clone(),
                     ClientOptions::default(),
                 ),
-                BuildSettings {
-                    tapos: chain.tapos,
-                    expiration_seconds: chain.expiration_seconds,
-                    preflight: chain.preflight,
-                },
+                settings.build.clone(),
                 RequestStore::open(&settings.store_path())?,
                 AuditLog::open(&settings.audit_path())?,
             );

@@ -13,7 +13,7 @@ use vwf_shared::rpc::ClientOptions;
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::config::{Settings, SignerConfig};
-use crate::engine::{BuildSettings, Engine};
+use crate::engine::Engine;
 use crate::error::Error;
 use crate::guard::GuardLayer;
 use crate::input::read_private_file;
@@ -71,11 +71,7 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
         chain.nodes.clone(),
         ClientOptions::default(),
     );
-    let build = BuildSettings {
-        tapos: chain.tapos,
-        expiration_seconds: chain.expiration_seconds,
-        preflight: chain.preflight,
-    };
+    let build = settings.build.clone();
     let engine = Arc::new(Engine::new(
         settings.profile.clone(),
         settings.policy.clone(),

@@ -36,7 +36,7 @@ impl Engine {
                     block_num,
                     signing_key: intent.describe(&intent.target.key()),
                 };
-                self.finish(client, intent, outcome, Some(tx_id))
+                self.finish(client, intent, outcome, Some(tx_id), String::new())
                     .await
                     .map(Some)
             }

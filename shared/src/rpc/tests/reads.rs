@@ -121,9 +121,10 @@ async fn witness_is_read_with_string_numbers_and_unknown_fields() {
     assert_eq!(witness.signing_key, ok(PublicKey::parse(VIT_KEY, "VIT")));
     assert_eq!(witness.total_missed, 17);
     assert_eq!(witness.last_confirmed_block_num, 8_999_000);
-    assert_eq!(witness.props.account_creation_fee.amount, 100);
-    assert_eq!(witness.props.maximum_block_size, 131_072);
-    assert_eq!(witness.props.interest_rate, None);
+    let props = ok(witness.props.clone());
+    assert_eq!(props.account_creation_fee.amount, 100);
+    assert_eq!(props.maximum_block_size, 131_072);
+    assert_eq!(props.interest_rate, None);
     assert_eq!(witness.running_version, "0.19.2");
 }
 
@@ -140,8 +141,31 @@ async fn three_field_props_are_read_in_the_profile_layout() {
     );
     let client = connect(&node, ChainProfile::hive()).await;
     let witness = ok(client.get_witness_by_account("vit-test-witness").await);
-    assert_eq!(witness.props.interest_rate, Some(2000));
-    assert_eq!(witness.props.account_creation_fee.amount, 3000);
+    let props = ok(witness.props);
+    assert_eq!(props.interest_rate, Some(2000));
+    assert_eq!(props.account_creation_fee.amount, 3000);
+}
+
+#[tokio::test]
+async fn unreadable_props_keep_the_witness_and_say_why() {
+    let node = vit_node().await;
+    let mut witness = vit_witness();
+    witness["props"] = json!({"account_creation_fee": "0.1 VIT", "maximum_block_size": 131072});
+    let mut missing = vit_witness();
+    if let Some(map) = missing.as_object_mut() {
+        map.remove("props");
+    }
+    node.route(
+        "database_api.get_witness_by_account",
+        vec![Reply::Result(witness), Reply::Result(missing)],
+    );
+    let client = connect(&node, ChainProfile::vit()).await;
+    let read = ok(client.get_witness_by_account("vit-test-witness").await);
+    assert_eq!(read.signing_key, ok(PublicKey::parse(VIT_KEY, "VIT")));
+    let why = read.props.err().unwrap_or_default();
+    assert!(why.contains("account_creation_fee"), "{why}");
+    let read = ok(client.get_witness_by_account("vit-test-witness").await);
+    assert_eq!(read.props.err().as_deref(), Some("props is missing"));
 }
 
 #[tokio::test]
