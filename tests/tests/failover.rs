@@ -235,3 +235,43 @@ async fn dry_run_mode_asks_the_signer_to_audit_and_never_changes_the_key() -> an
     monitor.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_monitor_reports_at_start_a_switch_the_signer_policy_would_refuse() -> anyhow::Result<()>
+{
+    let interval = BLOCK_MS.to_string();
+    let sim = SimChain::spawn(SIM, &["--nodes", "3", "--block-interval-ms", &interval]).await?;
+    let nodes: Vec<&str> = (0..3).map(|i| sim.node(i)).collect();
+    // The kill switch only: the backup's key is not a target.
+    let policy = format!(
+        "\n[[account]]\nname = \"{}\"\nallow_null_key = true\n[[account.client]]\nidentity = \"{}\"\nmay = [\"disable\", \"status\"]\n",
+        vwf_tests::signer::ACCOUNT,
+        vwf_tests::signer::MONITOR
+    );
+    let signer_setup = SignerSetup::create(&nodes, &policy)?;
+    let signer = signer_setup.start().await?;
+    let setup = MonitorSetup::create(
+        &signer_setup,
+        "monitor",
+        &signer.field("listening")?,
+        &nodes,
+        &options()?,
+    )?;
+    let log = signer_setup.dir.path().join("monitor.log");
+    let monitor = setup.start_logged(&[], Some(&log)).await?;
+    let log_ref = &log;
+    wait_for(
+        "the policy gap is reported",
+        ACT_LIMIT,
+        POLL,
+        || async move {
+            let text = std::fs::read_to_string(log_ref).unwrap_or_default();
+            Ok(text.contains("does not allow switching to backup"))
+        },
+    )
+    .await?;
+    let text = std::fs::read_to_string(&log)?;
+    assert!(!text.contains("does not allow the kill switch"), "{text}");
+    monitor.stop().await?;
+    Ok(())
+}

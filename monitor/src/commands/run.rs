@@ -52,6 +52,7 @@ pub async fn run(path: &Path) -> Result<(), Error> {
                 "a saved action is pending; reconciling with the chain"
             );
         }
+        check_signer_policy(&settings, &signer, &alerts).await;
         let text = format!(
             "monitoring {} ({} server(s))",
             settings.policy.account,
@@ -73,6 +74,75 @@ pub async fn run(path: &Path) -> Result<(), Error> {
     }
     .instrument(span)
     .await
+}
+
+/// Asks the signer at start-up whether its policy allows every switch this config may ask for,
+/// so a gap shows now rather than during an incident. Never fatal: the signer may be down.
+async fn check_signer_policy(settings: &Settings, signer: &GrpcSigner, alerts: &Dispatcher) {
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), signer.status()).await;
+    let status = match answer {
+        Ok(Ok(status)) => status,
+        Ok(Err(why)) => {
+            tracing::warn!(event = "signer-status", %why, "cannot read the signer's policy at start (grant this monitor \"status\" for the check); continuing");
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(
+                event = "signer-status",
+                "the signer did not answer within 5 s at start; continuing"
+            );
+            return;
+        }
+    };
+    let gaps = policy_gaps(settings, &status);
+    for gap in &gaps {
+        tracing::warn!(event = "signer-policy", "{gap}");
+    }
+    if gaps.is_empty() {
+        tracing::info!(
+            event = "signer-policy",
+            "the signer allows every switch this monitor may ask for"
+        );
+    } else {
+        let alert = alerts.alert(
+            AlertKind::Startup,
+            Severity::Warning,
+            "the signer's policy does not allow every planned switch".into(),
+            gaps.join("\n"),
+        );
+        alerts.deliver(&alert).await;
+    }
+}
+
+/// What this monitor may ask for that the signer's policy does not allow.
+pub fn policy_gaps(settings: &Settings, status: &vwf_proto::v1::StatusResponse) -> Vec<String> {
+    let prefix = &settings.profile.address_prefix;
+    let account = &settings.policy.account;
+    let Some(allowed) = status.accounts.iter().find(|a| &a.account == account) else {
+        return vec![format!(
+            "the signer's policy names no account {account} for this monitor ({})",
+            status.client_identity
+        )];
+    };
+    let mut gaps: Vec<String> = settings
+        .policy
+        .servers
+        .iter()
+        .skip(1)
+        .map(|server| (server, server.key.to_string_with_prefix(prefix)))
+        .filter(|(_, key)| !allowed.allowed_targets.contains(key))
+        .map(|(server, key)| {
+            format!(
+                "the signer does not allow switching to {} ({key})",
+                server.name
+            )
+        })
+        .collect();
+    let null = vwf_shared::PublicKey::NULL.to_string_with_prefix(prefix);
+    if !allowed.allowed_targets.contains(&null) {
+        gaps.push("the signer does not allow the kill switch (the null key)".into());
+    }
+    gaps
 }
 
 /// The start-up summary: account, servers and keys, thresholds, nodes, quorum.
