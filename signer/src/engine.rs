@@ -346,29 +346,51 @@ impl Engine {
             }
         };
         match block_num {
-            Some(block_num) => {
-                let outcome = Outcome::Applied {
-                    tx_id: tx_id.clone(),
-                    block_num,
-                    signing_key: intent.describe(&intent.target.key()),
-                };
-                self.finish(client, intent, outcome, Some(tx_id), note)
-                    .await
-            }
+            Some(block_num) => self.applied(client, intent, tx_id, block_num, note).await,
             None => {
-                self.store.remove(client, &intent.request_id).await?;
-                self.audit
-                    .record(AuditEntry {
-                        call: "set-signing-key",
-                        decision: "failed",
-                        detail: "transaction expired without inclusion; nothing changed".into(),
-                        tx_id: Some(tx_id.clone()),
-                        ..entry(client, intent)
-                    })
-                    .await?;
+                let why = "transaction expired without inclusion; nothing changed";
+                self.forget_expired(client, intent, &tx_id, why).await?;
                 Err(Error::Expired(tx_id))
             }
         }
+    }
+
+    /// Records and answers a change that is in block `block_num`.
+    async fn applied(
+        &self,
+        client: &str,
+        intent: &Intent,
+        tx_id: String,
+        block_num: u32,
+        note: String,
+    ) -> Result<Outcome, Error> {
+        let outcome = Outcome::Applied {
+            tx_id: tx_id.clone(),
+            block_num,
+            signing_key: intent.describe(&intent.target.key()),
+        };
+        self.finish(client, intent, outcome, Some(tx_id), note)
+            .await
+    }
+
+    /// Forgets a request whose transaction can no longer land, and audits why.
+    async fn forget_expired(
+        &self,
+        client: &str,
+        intent: &Intent,
+        tx_id: &str,
+        why: &str,
+    ) -> Result<(), Error> {
+        self.store.remove(client, &intent.request_id).await?;
+        self.audit
+            .record(AuditEntry {
+                call: "set-signing-key",
+                decision: "failed",
+                detail: why.to_owned(),
+                tx_id: Some(tx_id.to_owned()),
+                ..entry(client, intent)
+            })
+            .await
     }
 
     /// Scans the blocks the transaction could be in; `None` once it can no longer be included.

@@ -3,8 +3,7 @@
 
 use vwf_shared::SignedTransaction;
 
-use super::{Engine, entry};
-use crate::audit::AuditEntry;
+use super::Engine;
 use crate::error::Error;
 use crate::policy::Intent;
 use crate::store::Outcome;
@@ -30,28 +29,13 @@ impl Engine {
             tracing::info!(%tx_id, ?outcome, "re-sent pending transaction");
         }
         match self.find_inclusion(&node, &signed).await? {
-            Some(block_num) => {
-                let outcome = Outcome::Applied {
-                    tx_id: tx_id.clone(),
-                    block_num,
-                    signing_key: intent.describe(&intent.target.key()),
-                };
-                self.finish(client, intent, outcome, Some(tx_id), String::new())
-                    .await
-                    .map(Some)
-            }
+            Some(block_num) => self
+                .applied(client, intent, tx_id, block_num, String::new())
+                .await
+                .map(Some),
             None => {
-                self.store.remove(client, &intent.request_id).await?;
-                self.audit
-                    .record(AuditEntry {
-                        call: "set-signing-key",
-                        decision: "failed",
-                        detail: "pending transaction expired without inclusion; deciding afresh"
-                            .into(),
-                        tx_id: Some(tx_id),
-                        ..entry(client, intent)
-                    })
-                    .await?;
+                let why = "pending transaction expired without inclusion; deciding afresh";
+                self.forget_expired(client, intent, &tx_id, why).await?;
                 Ok(None)
             }
         }
