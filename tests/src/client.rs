@@ -135,6 +135,17 @@ impl Control {
         self.post(&format!("/nodes/{index}"), faults).await
     }
 
+    /// The signing keys set by applied `witness_update`s, in order.
+    pub async fn applied_keys(&self) -> anyhow::Result<Vec<String>> {
+        let history = self.history().await?;
+        Ok(history["updates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u["signing_key"].as_str().map(str::to_owned))
+            .collect())
+    }
+
     /// The head block number from `/status`.
     pub async fn head_num(&self) -> anyhow::Result<u64> {
         let status = self.status().await?;

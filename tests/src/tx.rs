@@ -19,6 +19,14 @@ pub const TEST_WIFS: [&str; 5] = [
     "5JjrKsphTeyTeywWx6EvJjAiYy52wmC1FJJZ2vdKq14eqadDL8f",
 ];
 
+/// The null key with the VIT prefix (the kill switch's target).
+pub const NULL_KEY: &str = "VIT1111111111111111111111111111111114T1Anm";
+
+/// The public key of test key `index` as a VIT-prefixed string.
+pub fn test_key(index: usize) -> anyhow::Result<String> {
+    Ok(test_public_key(index)?.to_string_with_prefix("VIT"))
+}
+
 /// The public key of test key `index`.
 pub fn test_public_key(index: usize) -> anyhow::Result<PublicKey> {
     let wif = TEST_WIFS.get(index).context("test keys are 0..5")?;

@@ -7,30 +7,14 @@ use serde_json::Value;
 use vwf_tests::harness::SimChain;
 use vwf_tests::monitor::{MonitorOptions, MonitorSetup};
 use vwf_tests::signer::{SignerSetup, default_policy};
-use vwf_tests::tx::test_public_key;
+use vwf_tests::tx::{NULL_KEY, test_key};
 use vwf_tests::wait::wait_for;
 
 const SIM: &str = env!("CARGO_BIN_EXE_vwf-simchain");
-const NULL: &str = "VIT1111111111111111111111111111111114T1Anm";
 const BLOCK_MS: u64 = 150;
 /// Two full 21-slot rounds plus slack: time for the witness to miss twice and be switched.
 const ACT_LIMIT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(50);
-
-fn key(index: usize) -> anyhow::Result<String> {
-    Ok(test_public_key(index)?.to_string_with_prefix("VIT"))
-}
-
-/// The signing keys of the applied updates, in order.
-async fn applied_keys(sim: &SimChain) -> anyhow::Result<Vec<String>> {
-    let history = sim.control().history().await?;
-    Ok(history["updates"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|u| u["signing_key"].as_str().map(str::to_owned))
-        .collect())
-}
 
 struct System {
     sim: SimChain,
@@ -56,7 +40,10 @@ async fn system(flap_changes: u32) -> anyhow::Result<System> {
 
 fn options() -> anyhow::Result<MonitorOptions> {
     Ok(MonitorOptions {
-        servers: vec![("primary".into(), key(1)?), ("backup".into(), key(2)?)],
+        servers: vec![
+            ("primary".into(), test_key(1)?),
+            ("backup".into(), test_key(2)?),
+        ],
         missed_blocks: 2,
         block_interval_ms: BLOCK_MS,
         quorum: 2,
@@ -82,7 +69,7 @@ impl System {
     async fn wait_keys(&self, what: &str, expected: &[&str]) -> anyhow::Result<()> {
         let sim = &self.sim;
         wait_for(what, ACT_LIMIT, POLL, || async move {
-            Ok(applied_keys(sim).await? == expected)
+            Ok(sim.control().applied_keys().await? == expected)
         })
         .await
     }
@@ -94,14 +81,16 @@ async fn primary_down_fails_over_to_backup_then_backup_down_sets_the_null_key() 
     let system = system(5).await?;
     let setup = system.monitor("monitor", &options()?)?;
     let monitor = setup.start(&[]).await?;
-    let (backup, control) = (key(2)?, system.sim.control());
+    let (backup, control) = (test_key(2)?, system.sim.control());
 
     control.set_server("primary", false).await?;
     system
         .wait_keys("failover to the backup", &[&backup])
         .await?;
     control.set_server("backup", false).await?;
-    system.wait_keys("kill switch", &[&backup, NULL]).await?;
+    system
+        .wait_keys("kill switch", &[&backup, NULL_KEY])
+        .await?;
 
     // Nothing further happens: the monitor stays disabled, the witness leaves the schedule.
     let head = control.head_num().await?;
@@ -110,12 +99,12 @@ async fn primary_down_fails_over_to_backup_then_backup_down_sets_the_null_key() 
     })
     .await?;
     assert_eq!(
-        applied_keys(&system.sim).await?,
-        vec![backup.clone(), NULL.to_owned()]
+        system.sim.control().applied_keys().await?,
+        vec![backup.clone(), NULL_KEY.to_owned()]
     );
     let state = setup.state()?;
     assert!(
-        state.to_string().contains("disabled") || state.to_string().contains(NULL),
+        state.to_string().contains("disabled") || state.to_string().contains(NULL_KEY),
         "{state}"
     );
     monitor.stop().await?;
@@ -141,12 +130,12 @@ async fn a_monitor_killed_after_saving_its_intent_acts_once_after_restart() -> a
         setup.state()?
     );
     assert!(
-        applied_keys(&system.sim).await?.is_empty(),
+        system.sim.control().applied_keys().await?.is_empty(),
         "acted before the crash"
     );
 
     let monitor = setup.start(&[]).await?;
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system
         .wait_keys("pending action finished after restart", &[&backup])
         .await?;
@@ -157,7 +146,7 @@ async fn a_monitor_killed_after_saving_its_intent_acts_once_after_restart() -> a
     })
     .await?;
     assert_eq!(
-        applied_keys(&system.sim).await?,
+        system.sim.control().applied_keys().await?,
         vec![backup],
         "acted twice"
     );
@@ -181,7 +170,7 @@ async fn a_lying_node_neither_causes_a_disable_nor_blocks_a_real_failover() -> a
     })
     .await?;
     assert!(
-        applied_keys(&system.sim).await?.is_empty(),
+        system.sim.control().applied_keys().await?.is_empty(),
         "a single lying node caused an action"
     );
 
@@ -191,7 +180,7 @@ async fn a_lying_node_neither_causes_a_disable_nor_blocks_a_real_failover() -> a
         .set_node_faults(1, serde_json::json!({"lie_total_missed": -100}))
         .await?;
     control.set_server("primary", false).await?;
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system
         .wait_keys("failover despite a deflating liar", &[&backup])
         .await?;
@@ -229,7 +218,7 @@ async fn dry_run_mode_asks_the_signer_to_audit_and_never_changes_the_key() -> an
     })
     .await?;
     assert!(
-        applied_keys(&system.sim).await?.is_empty(),
+        system.sim.control().applied_keys().await?.is_empty(),
         "dry run changed the key"
     );
     monitor.stop().await?;

@@ -22,11 +22,12 @@ use vwf_tests::harness::SimChain;
 use vwf_tests::monitor::{MonitorExtras, MonitorOptions, MonitorSetup};
 use vwf_tests::process::Daemon;
 use vwf_tests::signer::{ACCOUNT, MONITOR, SignerOptions, SignerSetup, default_policy};
-use vwf_tests::tx::{head_of, sign, test_public_key, to_value, transaction, witness_update};
+use vwf_tests::tx::{
+    NULL_KEY, head_of, sign, test_key, test_public_key, to_value, transaction, witness_update,
+};
 use vwf_tests::wait::{wait_for, wait_until};
 
 const SIM: &str = env!("CARGO_BIN_EXE_vwf-simchain");
-const NULL: &str = "VIT1111111111111111111111111111111114T1Anm";
 const BLOCK_MS: u64 = 150;
 /// Room for a few 21-slot rounds (3.15 s each), a signer retry and a 10 s expiration.
 const ACT_LIMIT: Duration = Duration::from_secs(45);
@@ -34,33 +35,18 @@ const POLL: Duration = Duration::from_millis(50);
 /// Blocks to watch for an unwanted action: more than one round, so every witness had a slot.
 const SETTLE_BLOCKS: u64 = 25;
 
-fn key(index: usize) -> anyhow::Result<String> {
-    Ok(test_public_key(index)?.to_string_with_prefix("VIT"))
-}
-
-/// The signing keys of the applied updates, in order.
-async fn applied_keys(sim: &SimChain) -> anyhow::Result<Vec<String>> {
-    let history = sim.control().history().await?;
-    Ok(history["updates"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|u| u["signing_key"].as_str().map(str::to_owned))
-        .collect())
-}
-
 /// A simulator config: `vit-test-witness` (active = test key 0, signing = test key 1) and one
 /// server per `(name, test key index)`.
 fn sim_config(servers: &[(&str, usize)]) -> anyhow::Result<String> {
     let mut text = format!(
         "[[witness]]\nname = \"{ACCOUNT}\"\nactive_key = \"{}\"\nsigning_key = \"{}\"\n",
-        key(0)?,
-        key(1)?
+        test_key(0)?,
+        test_key(1)?
     );
     for (name, index) in servers {
         text.push_str(&format!(
             "\n[[server]]\nname = \"{name}\"\nsigning_key = \"{}\"\n",
-            key(*index)?
+            test_key(*index)?
         ));
     }
     Ok(text)
@@ -172,7 +158,7 @@ impl System {
     async fn wait_keys(&self, what: &str, expected: &[&str]) -> anyhow::Result<()> {
         let sim = &self.sim;
         wait_for(what, ACT_LIMIT, POLL, || async move {
-            let keys = applied_keys(sim).await?;
+            let keys = sim.control().applied_keys().await?;
             let prefix = keys.len() <= expected.len()
                 && keys.iter().zip(expected).all(|(k, e)| k.as_str() == *e);
             if !prefix {
@@ -199,7 +185,7 @@ impl System {
     /// Waits [`SETTLE_BLOCKS`] and asserts that the key changes are still exactly `expected`.
     async fn assert_settled(&self, what: &str, expected: &[&str]) -> anyhow::Result<()> {
         self.wait_blocks(SETTLE_BLOCKS).await?;
-        let keys = applied_keys(&self.sim).await?;
+        let keys = self.sim.control().applied_keys().await?;
         anyhow::ensure!(
             keys == expected,
             "{what}: key changes {keys:?}, expected {expected:?}"
@@ -221,7 +207,10 @@ impl System {
 /// Primary (key 1) then backup (key 2), threshold `missed` blocks, quorum 2.
 fn options(missed: u32) -> anyhow::Result<MonitorOptions> {
     Ok(MonitorOptions {
-        servers: vec![("primary".into(), key(1)?), ("backup".into(), key(2)?)],
+        servers: vec![
+            ("primary".into(), test_key(1)?),
+            ("backup".into(), test_key(2)?),
+        ],
         missed_blocks: missed,
         block_interval_ms: BLOCK_MS,
         quorum: 2,
@@ -278,7 +267,7 @@ async fn flaky_nodes_with_errors_and_timeouts_neither_disable_nor_block_a_failov
         .await?;
 
     control.set_server("primary", false).await?;
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system
         .wait_keys("failover through flaky nodes", &[&backup])
         .await?;
@@ -309,7 +298,7 @@ async fn a_frozen_node_goes_stale_and_neither_disables_nor_blocks_a_failover() -
         .await?;
 
     control.set_server("primary", false).await?;
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system
         .wait_keys("failover with a frozen node", &[&backup])
         .await?;
@@ -369,12 +358,12 @@ async fn all_nodes_down_then_back_acts_only_on_a_real_failure_and_once() -> anyh
     control.set_server("primary", false).await?;
     system.wait_blocks(2 * SETTLE_BLOCKS).await?;
     assert!(
-        applied_keys(&system.sim).await?.is_empty(),
+        system.sim.control().applied_keys().await?.is_empty(),
         "acted without a quorum"
     );
     // ... and exactly one once the nodes are back.
     all(false).await?;
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system
         .wait_keys("failover once the nodes are back", &[&backup])
         .await?;
@@ -408,7 +397,7 @@ async fn a_node_on_the_wrong_chain_is_never_used() -> anyhow::Result<()> {
     system.assert_settled("wrong-chain node", &[]).await?;
 
     control.set_server("primary", false).await?;
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system
         .wait_keys("failover beside a wrong-chain node", &[&backup])
         .await?;
@@ -449,10 +438,10 @@ async fn signer_down_when_the_threshold_is_crossed_acts_once_when_it_returns() -
         s["pending"]["attempts"].as_u64() >= Some(2)
     })
     .await?;
-    assert!(applied_keys(&system.sim).await?.is_empty());
+    assert!(system.sim.control().applied_keys().await?.is_empty());
 
     system.start_signer(false).await?;
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system
         .wait_keys("failover once the signer is back", &[&backup])
         .await?;
@@ -501,7 +490,7 @@ async fn a_signer_killed_mid_request_finishes_the_same_transaction_after_restart
     control.set_node_faults(3, json!({"latency_ms": 0})).await?;
     system.start_signer(false).await?;
 
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system
         .wait_keys("the pending request finished", &[&backup])
         .await?;
@@ -553,7 +542,7 @@ async fn a_transaction_expiring_before_inclusion_is_rebuilt_and_acts_once() -> a
     let monitor = setup.start(&[]).await?;
     control.set_server("primary", false).await?;
 
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system
         .wait_keys("failover after an expired broadcast", &[&backup])
         .await?;
@@ -586,7 +575,7 @@ async fn a_transaction_expiring_before_inclusion_is_rebuilt_and_acts_once() -> a
 
 #[tokio::test]
 async fn an_unhealthy_backup_is_skipped_and_the_last_one_still_fails_over() -> anyhow::Result<()> {
-    let backup2 = key(3)?;
+    let backup2 = test_key(3)?;
     let mut spec = Spec::new()?;
     spec.nodes = 4;
     spec.sim_config = Some(sim_config(&[
@@ -641,10 +630,10 @@ async fn an_unhealthy_backup_is_skipped_and_the_last_one_still_fails_over() -> a
     // The last backup fails too: the kill switch still happens.
     control.set_server("backup2", false).await?;
     system
-        .wait_keys("kill switch after the last backup", &[&backup2, NULL])
+        .wait_keys("kill switch after the last backup", &[&backup2, NULL_KEY])
         .await?;
     system
-        .assert_settled("after the kill switch", &[&backup2, NULL])
+        .assert_settled("after the kill switch", &[&backup2, NULL_KEY])
         .await?;
     monitor.stop().await?;
     Ok(())
@@ -678,7 +667,7 @@ async fn two_monitors_racing_on_one_account_cause_one_change() -> anyhow::Result
         .await?;
 
     system.sim.control().set_server("primary", false).await?;
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system.wait_keys("one failover", &[&backup]).await?;
     system.assert_settled("after the race", &[&backup]).await?;
     for setup in [&first, &second] {
@@ -732,7 +721,7 @@ async fn a_key_changed_by_hand_during_an_incident_is_followed_not_overridden() -
     )
     .await?;
     assert_eq!(answer["expired"], false, "{answer}");
-    let backup = key(2)?;
+    let backup = test_key(2)?;
     system.wait_keys("the manual change", &[&backup]).await?;
     wait_state(&setup, "the monitor to drop its intent", |s| {
         active_server(s) == Some("backup") && s["pending"].is_null()
@@ -755,10 +744,10 @@ async fn a_key_changed_by_hand_during_an_incident_is_followed_not_overridden() -
     // A later real failure of the manually chosen server is still acted on.
     control.set_server("backup", false).await?;
     system
-        .wait_keys("kill switch after the manual change", &[&backup, NULL])
+        .wait_keys("kill switch after the manual change", &[&backup, NULL_KEY])
         .await?;
     system
-        .assert_settled("after the kill switch", &[&backup, NULL])
+        .assert_settled("after the kill switch", &[&backup, NULL_KEY])
         .await?;
     let clients: Vec<Value> = system.audited("applied")?;
     assert!(clients.len() == 1 && clients[0]["client"] == MONITOR);

@@ -10,19 +10,13 @@ use vwf_proto::v1::set_signing_key_response::Outcome;
 use vwf_proto::v1::signing_key_target::Target;
 use vwf_tests::harness::SimChain;
 use vwf_tests::signer::{ACCOUNT, INTRUDER, MONITOR, SignerSetup, default_policy};
-use vwf_tests::tx::test_public_key;
+use vwf_tests::tx::{NULL_KEY, test_key};
 use vwf_tests::wait::wait_for;
 
 const SIM: &str = env!("CARGO_BIN_EXE_vwf-simchain");
 
-fn key(index: usize) -> anyhow::Result<String> {
-    Ok(test_public_key(index)?.to_string_with_prefix("VIT"))
-}
-
-const NULL: &str = "VIT1111111111111111111111111111111114T1Anm";
-
 fn request(id: &str, account: &str, target: &str, expected: &str) -> pb::SetSigningKeyRequest {
-    let target = if target == NULL {
+    let target = if target == NULL_KEY {
         Target::NullKey(pb::NullKey {})
     } else {
         Target::PublicKey(target.to_owned())
@@ -66,7 +60,7 @@ async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_a
     let daemon = setup.start().await?;
     let address = daemon.field("listening")?;
     let mut monitor = setup.client(&address, MONITOR).await?;
-    let (primary, backup, stranger) = (key(1)?, key(2)?, key(3)?);
+    let (primary, backup, stranger) = (test_key(1)?, test_key(2)?, test_key(3)?);
 
     // Allowed: primary → backup, applied on chain.
     let applied = monitor
@@ -100,12 +94,12 @@ async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_a
             "unknown-account",
         ),
         (
-            request("r-cas", ACCOUNT, NULL, &primary),
+            request("r-cas", ACCOUNT, NULL_KEY, &primary),
             "compare-and-swap",
         ),
-        (request("r-flap", ACCOUNT, NULL, &backup), "flap-limit"),
+        (request("r-flap", ACCOUNT, NULL_KEY, &backup), "flap-limit"),
         (
-            request("bad id!", ACCOUNT, NULL, &backup),
+            request("bad id!", ACCOUNT, NULL_KEY, &backup),
             "invalid-request",
         ),
         (
@@ -126,7 +120,7 @@ async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_a
     }
     let mut intruder = setup.client(&address, INTRUDER).await?;
     let answer = intruder
-        .set_signing_key(request("r-intruder", ACCOUNT, NULL, &backup))
+        .set_signing_key(request("r-intruder", ACCOUNT, NULL_KEY, &backup))
         .await?
         .into_inner();
     assert_eq!(refused_rule(&answer.outcome), Some("client-not-allowed"));
@@ -136,7 +130,7 @@ async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_a
     // A dry run builds the exact transaction without broadcasting.
     let dry = monitor
         .dry_run(pb::DryRunRequest {
-            request: Some(request("", ACCOUNT, NULL, &backup)),
+            request: Some(request("", ACCOUNT, NULL_KEY, &backup)),
             preflight: true,
         })
         .await?
@@ -178,17 +172,17 @@ async fn kill_switch_applies_the_null_key_and_a_restart_keeps_request_ids() -> a
     let daemon = setup.start().await?;
     let address = daemon.field("listening")?;
     let mut monitor = setup.client(&address, MONITOR).await?;
-    let primary = key(1)?;
+    let primary = test_key(1)?;
 
     let first = monitor
-        .set_signing_key(request("kill-1", ACCOUNT, NULL, &primary))
+        .set_signing_key(request("kill-1", ACCOUNT, NULL_KEY, &primary))
         .await?
         .into_inner();
     assert!(
         matches!(first.outcome, Some(Outcome::Applied(_))),
         "{first:?}"
     );
-    assert_eq!(chain_key(&sim).await?, NULL);
+    assert_eq!(chain_key(&sim).await?, NULL_KEY);
 
     // A crash and restart: the request id still answers with the first outcome.
     daemon.kill().await?;
@@ -196,7 +190,7 @@ async fn kill_switch_applies_the_null_key_and_a_restart_keeps_request_ids() -> a
     let address = daemon.field("listening")?;
     let mut monitor = setup.client(&address, MONITOR).await?;
     let again = monitor
-        .set_signing_key(request("kill-1", ACCOUNT, NULL, &primary))
+        .set_signing_key(request("kill-1", ACCOUNT, NULL_KEY, &primary))
         .await?
         .into_inner();
     assert_eq!(again.outcome, first.outcome);
@@ -204,7 +198,7 @@ async fn kill_switch_applies_the_null_key_and_a_restart_keeps_request_ids() -> a
 
     // Disabled stays disabled: re-enabling is not allowed by this policy.
     let reenable = monitor
-        .set_signing_key(request("reenable-1", ACCOUNT, &key(2)?, NULL))
+        .set_signing_key(request("reenable-1", ACCOUNT, &test_key(2)?, NULL_KEY))
         .await?
         .into_inner();
     assert_eq!(
@@ -304,7 +298,7 @@ async fn dry_run_command_prints_the_exact_transaction_and_the_node_byte_check() 
     let setup = SignerSetup::create(&[sim.node(0)], &default_policy(3)?)?;
     let signer = vwf_tests::process::workspace_binary("vwf-signer")?;
     let config = setup.config.to_str().context("config path")?;
-    let (primary, backup) = (key(1)?, key(2)?);
+    let (primary, backup) = (test_key(1)?, test_key(2)?);
     let output = std::process::Command::new(&signer)
         .args([
             "dry-run",
@@ -344,7 +338,7 @@ async fn dry_run_command_prints_the_exact_transaction_and_the_node_byte_check() 
             "--account",
             ACCOUNT,
             "--target",
-            &key(3)?,
+            &test_key(3)?,
             "--expected",
             &primary,
         ])
@@ -415,8 +409,8 @@ async fn serve_refuses_a_wrong_passphrase_a_corrupt_age_file_and_a_key_without_a
     drop(sim);
 
     // A chain where the account's active key is another key: the signer must say so and stop.
-    let other = key(3)?;
-    let signing = key(1)?;
+    let other = test_key(3)?;
+    let signing = test_key(1)?;
     let chain = format!(
         "[[witness]]\nname = \"{ACCOUNT}\"\nactive_key = \"{other}\"\nsigning_key = \"{signing}\"\n\n[[server]]\nname = \"primary\"\nsigning_key = \"{signing}\"\nup = true\n"
     );

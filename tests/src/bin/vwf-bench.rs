@@ -19,9 +19,7 @@ use vwf_tests::harness::SimChain;
 use vwf_tests::monitor::{MonitorOptions, MonitorSetup};
 use vwf_tests::process::workspace_binary;
 use vwf_tests::signer::{ACCOUNT, SignerSetup, default_policy};
-use vwf_tests::tx::test_public_key;
-
-const NULL: &str = "VIT1111111111111111111111111111111114T1Anm";
+use vwf_tests::tx::{NULL_KEY, test_key};
 
 /// One transition's figures.
 struct Switch {
@@ -149,7 +147,7 @@ async fn one_run(block_ms: u64, threshold: u32) -> anyhow::Result<Run> {
     )
     .await?;
     let nodes: Vec<&str> = (0..3).map(|i| sim.node(i)).collect();
-    let (primary, backup) = (key(1)?, key(2)?);
+    let (primary, backup) = (test_key(1)?, test_key(2)?);
     let signer_setup = SignerSetup::create(&nodes, &default_policy(5)?)?;
     let signer = signer_setup.start().await?;
     let options = MonitorOptions {
@@ -184,7 +182,7 @@ async fn one_run(block_ms: u64, threshold: u32) -> anyhow::Result<Run> {
     let failover = wait_switch(&sim, &backup, down_at, threshold, block_ms).await?;
     control.set_server("backup", false).await?;
     let down_at = control.head_num().await?;
-    let kill = wait_switch(&sim, NULL, down_at, threshold, block_ms).await?;
+    let kill = wait_switch(&sim, NULL_KEY, down_at, threshold, block_ms).await?;
     // The change is on chain; give the monitor (bounded) time to log the signer's answer.
     let deadline = Instant::now() + Duration::from_secs(5);
     while signer_latencies(&std::fs::read_to_string(&log)?).len() < 2 && Instant::now() < deadline {
@@ -221,10 +219,6 @@ async fn one_run(block_ms: u64, threshold: u32) -> anyhow::Result<Run> {
         signer_rss_kib,
         monitor_rss_kib,
     })
-}
-
-fn key(index: usize) -> anyhow::Result<String> {
-    Ok(test_public_key(index)?.to_string_with_prefix("VIT"))
 }
 
 fn requests(status: &Value) -> Vec<u64> {

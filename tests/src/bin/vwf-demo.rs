@@ -16,10 +16,9 @@ use vwf_tests::harness::SimChain;
 use vwf_tests::monitor::{MonitorOptions, MonitorSetup};
 use vwf_tests::process::workspace_binary;
 use vwf_tests::signer::{ACCOUNT, SignerSetup, default_policy};
-use vwf_tests::tx::test_public_key;
+use vwf_tests::tx::{NULL_KEY, test_key};
 
 const BLOCK_MS: u64 = 200;
-const NULL: &str = "VIT1111111111111111111111111111111114T1Anm";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -70,11 +69,11 @@ async fn run() -> anyhow::Result<()> {
     )
     .await?;
     let nodes: Vec<&str> = (0..3).map(|i| sim.node(i)).collect();
-    let (primary, backup) = (key(1)?, key(2)?);
+    let (primary, backup) = (test_key(1)?, test_key(2)?);
     let names = BTreeMap::from([
         (primary.clone(), "primary"),
         (backup.clone(), "backup"),
-        (NULL.to_owned(), "NULL (disabled)"),
+        (NULL_KEY.to_owned(), "NULL_KEY (disabled)"),
     ]);
 
     println!("setting up: private CA + mTLS certificates, demo active key sealed with age …");
@@ -133,7 +132,7 @@ async fn run() -> anyhow::Result<()> {
         &sim,
         &mut timeline,
         "kill switch",
-        |h| Ok(key_on_chain(h) == Some(NULL)),
+        |h| Ok(key_on_chain(h) == Some(NULL_KEY)),
         Duration::from_secs(40),
     )
     .await?;
@@ -176,10 +175,6 @@ async fn run() -> anyhow::Result<()> {
     }
     println!("all processes stopped; temporary files removed.");
     Ok(())
-}
-
-fn key(index: usize) -> anyhow::Result<String> {
-    Ok(test_public_key(index)?.to_string_with_prefix("VIT"))
 }
 
 /// The witness's key after the last applied update (None before any).
@@ -269,7 +264,7 @@ impl Timeline {
         let before = total.saturating_sub(misses.len() as u64);
         for (index, miss) in misses.iter().enumerate().skip(self.misses_seen) {
             if print {
-                let event = if self.key == NULL {
+                let event = if self.key == NULL_KEY {
                     "missed slot (disabled, still in this round)".to_owned()
                 } else {
                     format!("missed slot ({} server down)", self.name(&self.key))
@@ -290,7 +285,7 @@ impl Timeline {
                 .to_owned();
             if print {
                 let to = self.name(&self.key);
-                let event = if self.key == NULL {
+                let event = if self.key == NULL_KEY {
                     "KILL SWITCH: null key set".to_owned()
                 } else {
                     format!("FAILOVER: key set to {to}")
