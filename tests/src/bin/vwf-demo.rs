@@ -73,7 +73,7 @@ async fn run() -> anyhow::Result<()> {
     let names = BTreeMap::from([
         (primary.clone(), "primary"),
         (backup.clone(), "backup"),
-        (NULL_KEY.to_owned(), "NULL_KEY (disabled)"),
+        (NULL_KEY.to_owned(), "NULL (disabled)"),
     ]);
 
     println!("setting up: private CA + mTLS certificates, demo active key sealed with age …");
