@@ -154,6 +154,23 @@ impl System {
         )
     }
 
+    /// Starts a monitor on `nodes` and waits until it has an agreed reading (primary active).
+    async fn watching(
+        &self,
+        name: &str,
+        nodes: &[usize],
+        options: &MonitorOptions,
+        extras: &MonitorExtras,
+    ) -> anyhow::Result<(MonitorSetup, Daemon)> {
+        let setup = self.monitor(name, nodes, options, extras)?;
+        let daemon = setup.start(&[]).await?;
+        wait_state(&setup, "an agreed reading", |s| {
+            active_server(s) == Some("primary")
+        })
+        .await?;
+        Ok((setup, daemon))
+    }
+
     /// Waits until exactly `expected` key changes are applied, in order.
     async fn wait_keys(&self, what: &str, expected: &[&str]) -> anyhow::Result<()> {
         let sim = &self.sim;
@@ -256,12 +273,9 @@ async fn flaky_nodes_with_errors_and_timeouts_neither_disable_nor_block_a_failov
         node_timeout_ms: Some(400),
         ..MonitorExtras::default()
     };
-    let setup = system.monitor("monitor", &[0, 1, 2], &options(1)?, &extras)?;
-    let monitor = setup.start(&[]).await?;
-    wait_state(&setup, "an agreed reading", |s| {
-        active_server(s) == Some("primary")
-    })
-    .await?;
+    let (_setup, monitor) = system
+        .watching("monitor", &[0, 1, 2], &options(1)?, &extras)
+        .await?;
     system
         .assert_settled("flaky nodes, healthy primary", &[])
         .await?;
@@ -322,17 +336,14 @@ async fn a_frozen_node_goes_stale_and_neither_disables_nor_blocks_a_failover() -
 async fn all_nodes_down_then_back_acts_only_on_a_real_failure_and_once() -> anyhow::Result<()> {
     let system = System::start(Spec::new()?, false).await?;
     let control = system.sim.control();
-    let setup = system.monitor(
-        "monitor",
-        &[0, 1, 2],
-        &options(1)?,
-        &MonitorExtras::default(),
-    )?;
-    let monitor = setup.start(&[]).await?;
-    wait_state(&setup, "an agreed reading", |s| {
-        active_server(s) == Some("primary")
-    })
-    .await?;
+    let (_setup, monitor) = system
+        .watching(
+            "monitor",
+            &[0, 1, 2],
+            &options(1)?,
+            &MonitorExtras::default(),
+        )
+        .await?;
     let all = |refuse: bool| {
         let control = control.clone();
         async move {
@@ -421,17 +432,14 @@ async fn a_node_on_the_wrong_chain_is_never_used() -> anyhow::Result<()> {
 async fn signer_down_when_the_threshold_is_crossed_acts_once_when_it_returns() -> anyhow::Result<()>
 {
     let mut system = System::start(Spec::new()?, false).await?;
-    let setup = system.monitor(
-        "monitor",
-        &[0, 1, 2],
-        &options(1)?,
-        &MonitorExtras::default(),
-    )?;
-    let monitor = setup.start(&[]).await?;
-    wait_state(&setup, "an agreed reading", |s| {
-        active_server(s) == Some("primary")
-    })
-    .await?;
+    let (setup, monitor) = system
+        .watching(
+            "monitor",
+            &[0, 1, 2],
+            &options(1)?,
+            &MonitorExtras::default(),
+        )
+        .await?;
     system.kill_signer().await?;
     system.sim.control().set_server("primary", false).await?;
     wait_state(&setup, "the monitor to retry the signer", |s| {
@@ -462,17 +470,14 @@ async fn a_signer_killed_mid_request_finishes_the_same_transaction_after_restart
     spec.signer_nodes = vec![3];
     let mut system = System::start(spec, false).await?;
     let control = system.sim.control();
-    let setup = system.monitor(
-        "monitor",
-        &[0, 1, 2],
-        &options(1)?,
-        &MonitorExtras::default(),
-    )?;
-    let monitor = setup.start(&[]).await?;
-    wait_state(&setup, "an agreed reading", |s| {
-        active_server(s) == Some("primary")
-    })
-    .await?;
+    let (_setup, monitor) = system
+        .watching(
+            "monitor",
+            &[0, 1, 2],
+            &options(1)?,
+            &MonitorExtras::default(),
+        )
+        .await?;
     control
         .set_node_faults(3, json!({"latency_ms": 1500}))
         .await?;
@@ -601,12 +606,9 @@ async fn an_unhealthy_backup_is_skipped_and_the_last_one_still_fails_over() -> a
         ],
         ..MonitorExtras::default()
     };
-    let setup = system.monitor("monitor", &[0, 1, 2], &options, &extras)?;
-    let monitor = setup.start(&[]).await?;
-    wait_state(&setup, "an agreed reading", |s| {
-        active_server(s) == Some("primary")
-    })
-    .await?;
+    let (_setup, monitor) = system
+        .watching("monitor", &[0, 1, 2], &options, &extras)
+        .await?;
     system
         .assert_settled("unhealthy backup, healthy primary", &[])
         .await?;
@@ -687,17 +689,14 @@ async fn a_key_changed_by_hand_during_an_incident_is_followed_not_overridden() -
 {
     let mut system = System::start(Spec::new()?, false).await?;
     let control = system.sim.control();
-    let setup = system.monitor(
-        "monitor",
-        &[0, 1, 2],
-        &options(1)?,
-        &MonitorExtras::default(),
-    )?;
-    let monitor = setup.start(&[]).await?;
-    wait_state(&setup, "an agreed reading", |s| {
-        active_server(s) == Some("primary")
-    })
-    .await?;
+    let (setup, monitor) = system
+        .watching(
+            "monitor",
+            &[0, 1, 2],
+            &options(1)?,
+            &MonitorExtras::default(),
+        )
+        .await?;
     // The incident: the primary fails while the signer is unreachable; the monitor holds an
     // intent it cannot send.
     system.kill_signer().await?;
