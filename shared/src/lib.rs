@@ -1,9 +1,10 @@
 //! The chain model shared by `vwf-monitor` and `vwf-signer`.
 //!
-//! Everything here except [`rpc`] is pure: no I/O, no process control, no logging subscriber
-//! ([`rpc`] does network I/O and emits `debug` events only). Every byte this
-//! crate produces is checked against the reference vectors in `tests/data/vectors.json` (made with
-//! beem, dhive and dsteem), see `../shared/protocol/SPEC.md` for the rules they follow.
+//! Everything here except [`rpc`] (network I/O, `debug` events only) and [`persist`] (file
+//! writes) is pure: no I/O, no process control, no logging subscriber. Every byte this crate
+//! produces is checked against the reference vectors in `tests/data/vectors.json` (made with
+//! beem, dhive and dsteem); `SPEC.md` beside this crate's `Cargo.toml` gives the rules they
+//! follow, and "SPEC §n" in comments points into it.
 //!
 //! Layout, one module per idea:
 //!
