@@ -107,6 +107,20 @@ async fn primary_down_fails_over_to_backup_then_backup_down_sets_the_null_key() 
         state.to_string().contains("disabled") || state.to_string().contains(NULL_KEY),
         "{state}"
     );
+    // `vwf-monitor status` shows the saved state and each node's view on one screen.
+    let binary = vwf_tests::process::workspace_binary("vwf-monitor")?;
+    let config = setup.config.to_str().unwrap_or_default().to_owned();
+    let output = tokio::process::Command::new(binary)
+        .args(["status", "--config", &config])
+        .output()
+        .await?;
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    assert!(screen.contains("vit-test-witness"), "{screen}");
+    for node in system.nodes() {
+        assert!(screen.contains(node), "{node} missing: {screen}");
+    }
+    assert!(screen.contains("saved state:"), "{screen}");
     monitor.stop().await?;
     Ok(())
 }
