@@ -601,3 +601,32 @@ fn policy_refusal_retries_slowly_and_alerts() {
     assert_eq!(r.sends[0].1, r.sends[1].1);
     assert!(r.alerts.iter().any(|a| a.key == "signer-flap-limit"));
 }
+
+#[test]
+fn a_change_reported_applied_but_never_seen_is_sent_again_under_a_new_id() {
+    let p = policy(2);
+    // Primary fails at blocks 10..13; the signer reports the change applied in block 77, but
+    // the agreed chain keeps the primary's key (the block was on a losing fork).
+    let mut inputs = vec![
+        In::C(K1, 0, 10),
+        In::C(K1, 3, 13),
+        applied(),
+        In::C(K1, 3, 80),
+    ];
+    let before = run(&p, State::new("vit-test-witness"), &inputs);
+    assert_eq!(before.sends.len(), 1, "sent once before the grace period");
+    inputs.push(In::C(K1, 3, 77 + 30));
+    let after = run(&p, State::new("vit-test-witness"), &inputs);
+    assert_eq!(after.sends.len(), 2, "re-sent after the grace period");
+    assert_eq!(after.sends[1].0, "backup-1");
+    assert_ne!(after.sends[1].1, after.sends[0].1, "a new request id");
+    assert!(after.sends[1].1.ends_with("-r77"), "{}", after.sends[1].1);
+    assert!(after.alerts.iter().any(|a| a.key.starts_with("lost-")));
+    // Once the chain shows the backup, it is done and nothing more is sent.
+    inputs.push(applied());
+    inputs.push(In::C(K2, 4, 110));
+    inputs.push(In::C(K2, 4, 200));
+    let done = run(&p, State::new("vit-test-witness"), &inputs);
+    assert_eq!(done.sends.len(), 2);
+    assert!(done.state.pending.is_none());
+}

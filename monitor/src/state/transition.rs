@@ -49,6 +49,10 @@ fn on_chain(
                     chain: policy.name_of(&key).to_owned(),
                 }));
             }
+        } else if let PendingStatus::Applied { tx_id, block } = &p.status
+            && view.head_block >= block.saturating_add(APPLIED_GRACE_BLOCKS)
+        {
+            rearm_lost_change(st, &p, tx_id, *block, acts);
         }
     }
     follow(policy, st, view, ours, acts);
@@ -69,6 +73,33 @@ fn on_chain(
             }));
         }
     }
+}
+
+/// Blocks after a reported inclusion within which the agreed chain must show the change: more
+/// than the last-irreversible lag (15 blocks with 21 witnesses), so a change that is still
+/// missing then was on a fork that lost.
+pub(super) const APPLIED_GRACE_BLOCKS: u32 = 30;
+
+/// The signer reported the change in block `block`, but the agreed chain still holds the old
+/// key long after: the block was on a losing fork. Alert, and send the intent again under a new
+/// request id (the old one would replay "applied"); the signer's compare-and-swap still guards.
+fn rearm_lost_change(st: &mut State, p: &Pending, tx_id: &str, block: u32, acts: &mut Vec<Action>) {
+    acts.push(Action::Alert(AlertDraft {
+        kind: AlertKind::ActionFailed,
+        severity: Severity::Critical,
+        key: format!("lost-{}", p.request_id),
+        title: format!("change to {} not on chain; sending again", p.target_server),
+        body: format!(
+            "the signer reported tx {tx_id} in block {block}, but the nodes still show the old key {APPLIED_GRACE_BLOCKS}+ blocks later (a fork?)"
+        ),
+    }));
+    let mut again = p.clone();
+    again.request_id = format!("{}-r{block}", p.request_id);
+    again.status = PendingStatus::Intent;
+    again.attempts = 0;
+    st.pending = Some(again);
+    st.in_flight = false;
+    st.next_attempt_ms = 0;
 }
 
 /// The chain shows our target: the action is done.
