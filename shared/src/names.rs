@@ -157,3 +157,64 @@ mod tests {
         }
     }
 }
+
+/// Checks a node URL: `https://`, or plain `http://` only to a loopback host (127.0.0.0/8,
+/// `::1`, `localhost`) unless `allow_plain_http` says the operator accepts that anyone on the
+/// path can answer for the node. The error says which and how to fix it.
+pub fn check_node_url(url: &str, allow_plain_http: bool) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if allow_plain_http || is_loopback_host(&parsed) => Ok(()),
+        "http" => Err(format!(
+            "{url:?} is plain http to a host that is not loopback: anyone on the path could answer \
+             for the node; use https://, or set allow_plain_http = true if the path is trusted"
+        )),
+        other => Err(format!(
+            "{url:?}: scheme {other:?} is not supported; use https:// (or http:// to loopback)"
+        )),
+    }
+}
+
+fn is_loopback_host(url: &reqwest::Url) -> bool {
+    url.host_str().is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
+#[cfg(test)]
+mod node_url_tests {
+    use super::check_node_url;
+
+    #[test]
+    fn plain_http_is_refused_except_to_loopback_or_when_allowed() {
+        for ok in [
+            "https://api.steemit.com",
+            "http://127.0.0.1:8090",
+            "http://127.8.9.1",
+            "http://[::1]:8090",
+            "http://localhost:8090",
+        ] {
+            assert_eq!(check_node_url(ok, false), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://peer.vit.tube",
+            "http://10.0.0.5:8090",
+            "ftp://x",
+            "nonsense",
+            "http://localhost.evil.example",
+        ] {
+            assert!(check_node_url(bad, false).is_err(), "{bad}");
+        }
+        assert_eq!(check_node_url("http://10.0.0.5:8090", true), Ok(()));
+        let why = check_node_url("http://peer.vit.tube", false)
+            .err()
+            .unwrap_or_default();
+        assert!(why.contains("allow_plain_http"), "{why}");
+    }
+}

@@ -31,7 +31,8 @@ pub struct AuditEntry {
     pub expected_current_key: String,
     /// The client's reason.
     pub reason: String,
-    /// "applied", "already-in-effect", "refused", "allowed", "failed", "replayed".
+    /// "intent" (written before a broadcast), "applied", "already-in-effect", "refused",
+    /// "allowed", "failed", "pending" (outcome unknown), "expired", "replayed".
     pub decision: &'static str,
     /// The rule for refusals.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,6 +46,24 @@ pub struct AuditEntry {
     /// The block that included it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_num: Option<u32>,
+    /// The url the signed transaction sends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The props it sends, e.g. "account_creation_fee=0.100 VIT maximum_block_size=131072".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub props: Option<String>,
+    /// Its expiration (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
+    /// Its TaPoS reference, "ref_block_num/ref_block_prefix (block N)".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tapos: Option<String>,
+    /// How the nodes agreed, e.g. "3 of 3 nodes agree (quorum 2)".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<String>,
+    /// A warning the operator must see (e.g. a single-node configuration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// The append-only audit file, shared by all requests.
@@ -92,6 +111,39 @@ impl AuditLog {
         file.sync_data().map_err(state_error)
     }
 }
+
+/// How many `set-signing-key` decisions the audit log at `path` records (0 when it is missing):
+/// the start-up check that a lost request store is not silently replaced by an empty one.
+pub fn count_signing_decisions(path: &Path) -> Result<usize, Error> {
+    use std::io::BufRead;
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => {
+            return Err(Error::State {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut count = 0;
+    for line in std::io::BufReader::new(file).split(b'\n') {
+        let line = line.map_err(|source| Error::State {
+            path: path.to_owned(),
+            source,
+        })?;
+        if line
+            .windows(SIGNING_CALL.len())
+            .any(|w| w == SIGNING_CALL.as_bytes())
+        {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// How a signing decision's `call` field is written (serde_json's compact form).
+const SIGNING_CALL: &str = "\"call\":\"set-signing-key\"";
 
 /// The current UTC time as RFC 3339 with seconds.
 pub fn now_rfc3339() -> String {

@@ -109,8 +109,28 @@ pub enum TaposSource {
 pub struct ChainConfig {
     /// VIT, STEEM or HIVE.
     pub profile: String,
-    /// Node URLs, tried in order: reads and broadcasts go to the first that answers.
+    /// Node URLs. Every read that decides what is signed is asked of all of them and counts only
+    /// where `quorum` agree; broadcasts go to all. Three or more lets one fail or lie.
     pub nodes: Vec<String>,
+    /// Answers that must agree. Default: a majority of `nodes`; less than a majority is refused.
+    /// A single node is accepted with a loud warning: it alone then decides what is signed.
+    #[serde(default)]
+    pub quorum: Option<usize>,
+    /// A node whose head block time is further than this from the local clock (either way) is
+    /// not counted, and the expiration is bounded by the local clock too. Seconds, default 15
+    /// (five 3-second blocks); the host's clock must be synced (NTP).
+    #[serde(default = "default_max_clock_skew")]
+    pub max_clock_skew_seconds: u64,
+    /// How long one request waits for a quorum of nodes to show its outcome (and to settle an
+    /// earlier change still pending) before answering that the outcome is not yet known; the
+    /// client then retries with the same request id. Seconds, default 60: keep it below the
+    /// monitor's `[signer] timeout_seconds` (default 90).
+    #[serde(default = "default_confirm_timeout")]
+    pub confirm_timeout_seconds: u64,
+    /// Accept plain `http://` node URLs to hosts that are not loopback. Default false: anyone on
+    /// the path could then answer for the node.
+    #[serde(default)]
+    pub allow_plain_http: bool,
     /// Set only if the chain turns out to use 3-field props (e.g. "sbd_interest_rate");
     /// the pre-flight byte check tells.
     #[serde(default)]
@@ -153,6 +173,12 @@ pub struct FallbackConfig {
     pub interest_rate: Option<u16>,
 }
 
+fn default_confirm_timeout() -> u64 {
+    60
+}
+fn default_max_clock_skew() -> u64 {
+    15
+}
 fn default_expiration() -> u32 {
     60
 }
@@ -183,6 +209,10 @@ pub struct Settings {
     pub key: KeySettings,
     /// How transactions are built, fallbacks included.
     pub build: BuildSettings,
+    /// Node answers that must agree (resolved from `[chain] quorum`).
+    pub quorum: usize,
+    /// Set when one node alone decides what is signed: said at start and in the audit log.
+    pub single_node_warning: Option<String>,
 }
 
 impl Settings {
@@ -234,11 +264,32 @@ impl SignerConfig {
             ));
         }
         for node in &raw.chain.nodes {
-            if !(node.starts_with("http://") || node.starts_with("https://")) {
-                return Err(config_error(format!(
-                    "[chain] nodes: {node:?} must start with http:// or https://"
-                )));
-            }
+            vwf_shared::names::check_node_url(node, raw.chain.allow_plain_http)
+                .map_err(|e| config_error(format!("[chain] nodes: {e}")))?;
+        }
+        let node_count = raw.chain.nodes.len();
+        let majority = crate::quorum::majority(node_count);
+        let quorum = raw.chain.quorum.unwrap_or(majority);
+        if quorum < majority || quorum > node_count {
+            return Err(config_error(format!(
+                "[chain] quorum = {quorum} with {node_count} node(s): it must be between {majority} (a majority) and {node_count}"
+            )));
+        }
+        let single_node_warning = (quorum == 1).then(|| {
+            format!(
+                "WARNING: one node ({}) alone decides the witness data, the TaPoS block and the outcome                  of every transaction this signer signs; a lying or compromised node can make it sign                  a change the policy does not pin. Configure three nodes from different operators.",
+                raw.chain.nodes.first().map_or("", String::as_str)
+            )
+        });
+        if !(1..=600).contains(&raw.chain.confirm_timeout_seconds) {
+            return Err(config_error(
+                "[chain] confirm_timeout_seconds must be between 1 and 600".into(),
+            ));
+        }
+        if raw.chain.max_clock_skew_seconds == 0 {
+            return Err(config_error(
+                "[chain] max_clock_skew_seconds must be at least 1".into(),
+            ));
         }
         if !(10..=vwf_shared::transaction::MAX_TIME_UNTIL_EXPIRATION)
             .contains(&raw.chain.expiration_seconds)
@@ -259,6 +310,14 @@ impl SignerConfig {
         }
         let mut accounts = Vec::new();
         for account in &raw.accounts {
+            if account.flap_limit.window_seconds > crate::store::RETENTION_SECONDS {
+                return Err(config_error(format!(
+                    "account {:?}: flap_limit.window_seconds = {} is longer than the {} s the request store keeps applied changes",
+                    account.name,
+                    account.flap_limit.window_seconds,
+                    crate::store::RETENTION_SECONDS
+                )));
+            }
             if accounts
                 .iter()
                 .any(|a: &crate::policy::AccountPolicy| a.account == account.name)
@@ -268,11 +327,7 @@ impl SignerConfig {
                     account.name
                 )));
             }
-            accounts.push(
-                account
-                    .build(&profile.address_prefix)
-                    .map_err(config_error)?,
-            );
+            accounts.push(account.build(&profile).map_err(config_error)?);
         }
         let key = KeySettings::try_from(raw.key.clone())
             .map_err(|e| config_error(format!("[key] {e}")))?;
@@ -285,11 +340,14 @@ impl SignerConfig {
             tapos: raw.chain.tapos,
             expiration_seconds: raw.chain.expiration_seconds,
             preflight: raw.chain.preflight,
+            confirm_timeout: std::time::Duration::from_secs(raw.chain.confirm_timeout_seconds),
             fallback,
         };
         Ok(Settings {
             key,
             build,
+            quorum,
+            single_node_warning,
             path: path.to_owned(),
             profile,
             policy: Policy::new(accounts),
@@ -359,6 +417,53 @@ allow_null_key = true
 identity = "spiffe://vwf/monitor"
 may = ["disable"]
 "#;
+
+    #[test]
+    fn quorum_defaults_to_a_majority_and_below_a_majority_is_refused() {
+        let three = BASE.replace(
+            "nodes = [\"https://peer.vit.tube\"]",
+            "nodes = [\"https://a.example\", \"https://b.example\", \"https://c.example\"]",
+        );
+        let parsed = SignerConfig::parse(Path::new("s.toml"), &three.replace("FALLBACK", ""));
+        assert!(matches!(&parsed, Ok(s) if s.quorum == 2 && s.single_node_warning.is_none()));
+        let low = three.replace("FALLBACK", "quorum = 1");
+        let message = SignerConfig::parse(Path::new("s.toml"), &low)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("a majority"), "{message}");
+        let single = parse("");
+        assert!(
+            matches!(&single, Ok(s) if s.quorum == 1 && s.single_node_warning.as_deref().is_some_and(|w| w.contains("WARNING")))
+        );
+    }
+
+    #[test]
+    fn plain_http_skew_and_flap_window_are_checked() {
+        let plain = BASE
+            .replace("https://peer.vit.tube", "http://peer.vit.tube")
+            .replace("FALLBACK", "");
+        let message = SignerConfig::parse(Path::new("s.toml"), &plain)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("allow_plain_http"), "{message}");
+        let allowed = BASE
+            .replace("https://peer.vit.tube", "http://peer.vit.tube")
+            .replace("FALLBACK", "allow_plain_http = true");
+        assert!(SignerConfig::parse(Path::new("s.toml"), &allowed).is_ok());
+        let skew = parse("max_clock_skew_seconds = 0");
+        assert!(matches!(&skew, Err(e) if e.to_string().contains("max_clock_skew_seconds")));
+        let long_window = BASE.replace("FALLBACK", "").replace(
+            "allow_null_key = true",
+            "allow_null_key = true\nflap_limit = { changes = 3, window_seconds = 99999999 }",
+        );
+        let message = SignerConfig::parse(Path::new("s.toml"), &long_window)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("longer than"), "{message}");
+    }
 
     fn parse(fallback: &str) -> Result<Settings, Error> {
         SignerConfig::parse(

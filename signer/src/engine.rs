@@ -1,40 +1,51 @@
-//! The signer's core: one request in, policy, chain read, build, sign, broadcast, answer.
+//! The signer's core: one request in, policy, agreed chain read, build, sign, broadcast, answer.
 //!
 //! Independent of gRPC so that `serve` and the `dry-run` command run exactly the same code.
 //! Only one state-changing request runs at a time (`act_lock`): a key change is rare, and
 //! serializing them makes "never two broadcasts for one account" a property of the structure.
+//!
+//! Nothing one node says decides what is signed or what is answered: the witness (key, url,
+//! props), the head and the TaPoS block come from a quorum of fresh nodes ([`crate::quorum`]),
+//! and a change is `applied` only when a quorum finds the transaction in the same block.
 
+mod chain;
 mod dry_run;
 mod reconcile;
 
 pub use dry_run::DryRunReport;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Mutex;
-use vwf_shared::rpc::{Inclusion, NodeClient, NodeError, RpcError, Witness};
+use vwf_shared::rpc::Witness;
 use vwf_shared::{
-    Asset, ChainProfile, ChainProperties, PrivateKey, SignedTransaction, Tapos, Transaction,
-    WitnessUpdate,
+    Asset, ChainProfile, ChainProperties, PrivateKey, SignedTransaction, Tapos, TimePointSec,
+    Transaction, WitnessUpdate,
 };
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::config::TaposSource;
 use crate::error::Error;
 use crate::nodes::Nodes;
-use crate::policy::{Decision, Intent, Policy, Refusal, Rule};
+use crate::policy::{AccountPolicy, Decision, Intent, Policy, Refusal, Rule};
+use crate::quorum::AgreedView;
 use crate::store::{Outcome, RequestRecord, RequestState, RequestStore};
+
+use chain::Settlement;
 
 /// How transactions are built.
 #[derive(Clone, Debug)]
 pub struct BuildSettings {
     /// TaPoS reference block.
     pub tapos: TaposSource,
-    /// Lifetime after the head block time, seconds.
+    /// Lifetime after the agreed head block time (bounded by the local clock), seconds.
     pub expiration_seconds: u32,
-    /// Byte check with `get_transaction_hex` before broadcasting.
+    /// Byte check with `get_transaction_hex` (on the unsigned transaction) before signing.
     pub preflight: bool,
+    /// How long one request may wait on the chain in all (settling earlier changes, then its
+    /// own) before answering that the outcome is not yet known.
+    pub confirm_timeout: Duration,
     /// What to send when the witness's own url or props cannot be read.
     pub fallback: Fallback,
 }
@@ -83,6 +94,63 @@ pub fn url_and_props(
     Ok((url, props, notes))
 }
 
+/// A transaction built from the agreed view, not yet signed, with what the audit must show.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// The transaction (no signature).
+    pub transaction: Transaction,
+    /// The url it sends.
+    pub url: String,
+    /// The props it sends.
+    pub props: ChainProperties,
+    /// The TaPoS block number.
+    pub tapos_block: u32,
+    /// The agreed head block: the transaction cannot be in an earlier block.
+    pub from_block: u32,
+    /// How the nodes agreed.
+    pub nodes: String,
+    /// Fallback notes.
+    pub notes: Vec<String>,
+}
+
+impl Built {
+    /// The transaction with an empty signature list: what a dry run and the pre-flight show
+    /// the node (steemd serializes it with a zero signature count).
+    pub fn unsigned(&self) -> SignedTransaction {
+        SignedTransaction {
+            transaction: self.transaction.clone(),
+            signatures: Vec::new(),
+        }
+    }
+
+    /// Fills an audit entry with what is signed.
+    fn describe(&self, entry: AuditEntry) -> AuditEntry {
+        AuditEntry {
+            url: Some(self.url.clone()),
+            props: Some(describe_props(&self.props)),
+            expiration: Some(self.transaction.expiration.to_string()),
+            tapos: Some(format!(
+                "{}/{} (block {})",
+                self.transaction.ref_block_num, self.transaction.ref_block_prefix, self.tapos_block
+            )),
+            nodes: Some(self.nodes.clone()),
+            ..entry
+        }
+    }
+}
+
+/// "account_creation_fee=0.100 VIT maximum_block_size=131072[ interest_rate=N]".
+pub fn describe_props(props: &ChainProperties) -> String {
+    let mut text = format!(
+        "account_creation_fee={} maximum_block_size={}",
+        props.account_creation_fee, props.maximum_block_size
+    );
+    if let Some(rate) = props.interest_rate {
+        text.push_str(&format!(" interest_rate={rate}"));
+    }
+    text
+}
+
 /// The engine shared by all requests.
 #[derive(Debug)]
 pub struct Engine {
@@ -96,12 +164,70 @@ pub struct Engine {
     act_lock: Mutex<()>,
 }
 
-/// Seconds since the Unix epoch, by the local clock (used only for the flap window and
-/// retention, never for expirations, which come from the chain).
+/// Seconds since the Unix epoch, by the local clock.
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Who asked for what: the request as the store and the audit log name it.
+#[derive(Clone, Debug)]
+struct Subject {
+    client: String,
+    request_id: String,
+    account: String,
+    target: String,
+    expected: String,
+    reason: String,
+}
+
+impl Subject {
+    fn of(client: &str, intent: &Intent) -> Self {
+        Subject {
+            client: client.to_owned(),
+            request_id: intent.request_id.clone(),
+            account: intent.account.clone(),
+            target: intent.target_text.clone(),
+            expected: intent.expected_text.clone(),
+            reason: intent.reason.clone(),
+        }
+    }
+
+    fn of_record(client: &str, request_id: &str, record: &RequestRecord) -> Self {
+        Subject {
+            client: client.to_owned(),
+            request_id: request_id.to_owned(),
+            account: record.account.clone(),
+            target: record.target.clone(),
+            expected: record.expected.clone(),
+            reason: String::new(),
+        }
+    }
+
+    fn record(&self, state: RequestState) -> RequestRecord {
+        RequestRecord {
+            account: self.account.clone(),
+            target: self.target.clone(),
+            expected: self.expected.clone(),
+            at: unix_now(),
+            state,
+        }
+    }
+
+    fn entry(&self, decision: &'static str) -> AuditEntry {
+        AuditEntry {
+            call: "set-signing-key",
+            client: self.client.clone(),
+            request_id: self.request_id.clone(),
+            account: self.account.clone(),
+            target: self.target.clone(),
+            expected_current_key: self.expected.clone(),
+            reason: self.reason.clone(),
+            decision,
+            ..AuditEntry::default()
+        }
+    }
 }
 
 impl Engine {
@@ -150,49 +276,78 @@ impl Engine {
     }
 
     /// Checks on chain that the held key is an active or owner key of every policy account.
+    /// `KeyNotAuthorized` only when a quorum of nodes says so; fewer answers are an `Rpc`-like
+    /// failure (`NoQuorum`) the caller may tolerate at start.
     pub async fn check_key_on_chain(&self) -> Result<(), Error> {
-        let node = self.nodes.first().await?;
         let names: Vec<&str> = self.policy.accounts().map(|a| a.account.as_str()).collect();
-        let accounts = node.get_accounts(&names).await?;
         let public = self.key.public_key();
-        for name in names {
-            let account = accounts.iter().find(|a| a.name == name).ok_or_else(|| {
-                Error::KeyNotAuthorized(format!("account {name} does not exist on {}", node.url()))
-            })?;
-            if !(account.active.is_satisfied_by(&public) || account.owner.is_satisfied_by(&public))
-            {
-                return Err(Error::KeyNotAuthorized(format!(
-                    "the key in the age file ({}) is neither an active nor an owner key of {name} on chain; \
-                     import the account's active key",
-                    self.active_key()
-                )));
+        let names_ref = &names;
+        let answers = self
+            .nodes
+            .ask(|node| async move { node.get_accounts(names_ref).await })
+            .await;
+        for name in &names {
+            let verdicts: Vec<Result<bool, String>> = answers
+                .iter()
+                .map(|answer| match answer {
+                    Ok(accounts) => {
+                        Ok(accounts.iter().find(|a| a.name == *name).is_some_and(|a| {
+                            a.active.is_satisfied_by(&public) || a.owner.is_satisfied_by(&public)
+                        }))
+                    }
+                    Err(e) => Err(e.clone()),
+                })
+                .collect();
+            match crate::quorum::agreed_value(&verdicts, self.nodes.quorum()) {
+                Some(true) => {}
+                Some(false) => {
+                    return Err(Error::KeyNotAuthorized(format!(
+                        "the key in the age file ({}) is neither an active nor an owner key of {name} on chain \
+                         (or the account does not exist); import the account's active key",
+                        self.active_key()
+                    )));
+                }
+                None => {
+                    return Err(Error::NoQuorum(format!(
+                        "the nodes do not agree whether the key is authorized for {name}: {}",
+                        errors_of(&verdicts)
+                    )));
+                }
             }
         }
         Ok(())
     }
 
     /// Handles a request to set a signing key. `Ok` carries the answer (applied, already in
-    /// effect, refused), recorded under the client's request id; `Err` means nothing was
-    /// decided (node down, …) and the client should retry with the same id.
+    /// effect, refused), recorded under the client's request id; `Err` means nothing final was
+    /// decided (no quorum, outcome not yet known, …) and the client should retry with the same id.
     pub async fn set_signing_key(&self, client: &str, intent: &Intent) -> Result<Outcome, Error> {
         let _serialized = self.act_lock.lock().await;
+        let deadline = Instant::now() + self.build.confirm_timeout;
+        let subject = Subject::of(client, intent);
         if let Some(record) = self.store.get(client, &intent.request_id) {
             if !record.same_request(&intent.account, &intent.target_text, &intent.expected_text) {
                 let refusal = Refusal {
                     rule: Rule::InvalidRequest,
                     reason: "request_id was already used for a different request".into(),
                 };
-                self.audit_outcome(client, intent, &refused(&refusal), None, String::new())
+                self.audit_outcome(&subject, &refused(&refusal), None, None)
                     .await?;
                 return Ok(refused(&refusal));
             }
-            match record.state {
+            match &record.state {
                 RequestState::Done { outcome } => {
-                    self.audit_replay(client, intent, &outcome).await?;
-                    return Ok(outcome);
+                    self.audit
+                        .record(AuditEntry {
+                            detail: format!("{outcome:?}"),
+                            ..subject.entry("replayed")
+                        })
+                        .await?;
+                    return Ok(outcome.clone());
                 }
-                RequestState::Pending { signed_tx_json, .. } => {
-                    if let Some(outcome) = self.reconcile(client, intent, &signed_tx_json).await? {
+                RequestState::Pending { .. } => {
+                    if let Some(outcome) = self.resolve_pending(&subject, &record, deadline).await?
+                    {
                         return Ok(outcome);
                     }
                 }
@@ -200,281 +355,266 @@ impl Engine {
         }
         let account = match self.policy.authorize(client, intent, false) {
             Ok(account) => account,
-            Err(refusal) => {
-                return self
-                    .finish(client, intent, refused(&refusal), None, String::new())
-                    .await;
-            }
+            Err(refusal) => return self.finish(&subject, refused(&refusal), None, None).await,
         };
-        let node = self.nodes.first().await?;
-        let witness = self.read_witness(&node, &intent.account).await?;
-        let changes = self.store.applied_times(&intent.account);
+        // A change on this account whose outcome is unknown may still land: settle it first, so
+        // the compare-and-swap and the flap limit see what the chain will hold.
+        for (other_client, other_id, record) in self.store.pending_on(&intent.account) {
+            let other = Subject::of_record(&other_client, &other_id, &record);
+            self.resolve_pending(&other, &record, deadline).await?;
+        }
+        let view = self.agreed_view(&intent.account).await?;
+        let changes = self.store.change_times(&intent.account);
         match account.decide(
             client,
             intent,
-            &witness.signing_key,
+            &view.witness.signing_key,
             &changes,
             unix_now(),
             false,
         ) {
-            Err(refusal) => {
-                self.finish(client, intent, refused(&refusal), None, String::new())
-                    .await
-            }
+            Err(refusal) => self.finish(&subject, refused(&refusal), None, None).await,
             Ok(Decision::AlreadyInEffect) => {
                 let outcome = Outcome::AlreadyInEffect {
-                    signing_key: intent.describe(&witness.signing_key),
+                    signing_key: intent.describe(&view.witness.signing_key),
                 };
-                self.finish(client, intent, outcome, None, String::new())
+                self.finish(&subject, outcome, None, Some(view.summary()))
                     .await
             }
             Ok(Decision::Proceed) => {
-                let (signed, notes) = self.build_signed(&node, intent, &witness).await?;
+                let built = match self.build_unsigned(intent, account, &view).await? {
+                    Ok(built) => built,
+                    Err(refusal) => {
+                        return self.finish(&subject, refused(&refusal), None, None).await;
+                    }
+                };
                 if self.build.preflight {
-                    self.preflight(&node, &signed).await?;
+                    self.preflight(&built.unsigned()).await?;
                 }
-                self.broadcast(client, intent, &node, signed, notes.join("; "))
-                    .await
+                let signed = built.transaction.clone().sign(&self.key, &self.profile)?;
+                self.broadcast(&subject, &built, signed, deadline).await
             }
         }
     }
 
-    async fn read_witness(&self, node: &NodeClient, account: &str) -> Result<Witness, Error> {
-        match node.get_witness_by_account(account).await {
-            Ok(witness) => Ok(witness),
-            Err(error) => {
-                if !matches!(error, RpcError::NoSuchWitness { .. }) {
-                    self.nodes.forget(node).await;
-                }
-                Err(error.into())
-            }
-        }
-    }
-
-    /// Builds the witness_update from the chain's current url and props (only the key
-    /// changes), with TaPoS and expiration from the chain, validated and signed.
-    async fn build_signed(
+    /// Builds the witness_update from the agreed url and props (only the key changes; pins
+    /// checked), with TaPoS from an agreed block and an expiration bounded by the local clock.
+    /// The inner `Err` is a policy refusal (a pinned value differs).
+    async fn build_unsigned(
         &self,
-        node: &NodeClient,
         intent: &Intent,
-        witness: &Witness,
-    ) -> Result<(SignedTransaction, Vec<String>), Error> {
-        let dgp = node.get_dynamic_global_properties().await?;
-        let reference = match self.build.tapos {
-            TaposSource::Head => dgp.head_block_id,
-            TaposSource::LastIrreversible => node.block_id(dgp.last_irreversible_block_num).await?,
+        account: &AccountPolicy,
+        view: &AgreedView,
+    ) -> Result<Result<Built, Refusal>, Error> {
+        let witness = Witness {
+            owner: intent.account.clone(),
+            url: view.witness.url.clone(),
+            signing_key: view.witness.signing_key,
+            total_missed: 0,
+            last_confirmed_block_num: 0,
+            props: view.witness.props.clone(),
+            running_version: String::new(),
         };
-        let (url, props, notes) = url_and_props(witness, &self.build.fallback)?;
+        let (url, props, notes) = url_and_props(&witness, &self.build.fallback)?;
+        if let Err(refusal) = account.pins.check(&intent.account, &url, &props) {
+            return Ok(Err(refusal));
+        }
         for note in &notes {
             tracing::warn!(account = %intent.account, "{note}");
         }
+        let (tapos_block, reference) = self.agreed_tapos(view).await?;
+        // The agreed head time is within the allowed skew of the local clock; the earlier of
+        // the two bounds the lifetime, so no node's clock can stretch it.
+        let local = u32::try_from(unix_now()).unwrap_or(u32::MAX);
+        let base = TimePointSec(view.head_time.min(local));
         let operation = WitnessUpdate {
             owner: intent.account.clone(),
-            url,
+            url: url.clone(),
             block_signing_key: intent.target.key(),
-            props,
+            props: props.clone(),
             fee: Asset {
                 amount: 0,
                 symbol: self.profile.core_symbol.clone(),
             },
         };
-        let tx = Transaction::new(
+        let transaction = Transaction::new(
             operation,
             Tapos::from_block_id(&reference),
-            dgp.time,
+            base,
             self.build.expiration_seconds,
         )?;
-        tx.validate(&self.profile, Some(dgp.time))?;
-        Ok((tx.sign(&self.key, &self.profile)?, notes))
+        transaction.validate(&self.profile, Some(TimePointSec(view.head_time)))?;
+        Ok(Ok(Built {
+            transaction,
+            url,
+            props,
+            tapos_block,
+            from_block: view.head_block,
+            nodes: view.summary(),
+            notes,
+        }))
     }
 
-    /// SPEC §7.6: the node must serialize our JSON to exactly our bytes.
-    async fn preflight(&self, node: &NodeClient, signed: &SignedTransaction) -> Result<(), Error> {
-        let ours = signed.to_bytes(&self.profile)?;
-        let theirs = node.get_transaction_hex(signed).await?;
-        if theirs != ours {
-            return Err(Error::Preflight(format!(
-                "{} serializes the transaction differently (ours {} bytes, node {} bytes); \
-                 check [chain] profile and props_interest_rate_field",
-                node.url(),
-                ours.len(),
-                theirs.len()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Persists the intent, broadcasts once, and records the result.
+    /// Persists the pending record and the intent line, broadcasts to every node, and answers
+    /// only what a quorum shows.
     async fn broadcast(
         &self,
-        client: &str,
-        intent: &Intent,
-        node: &NodeClient,
+        subject: &Subject,
+        built: &Built,
         signed: SignedTransaction,
-        note: String,
+        deadline: Instant,
     ) -> Result<Outcome, Error> {
         let tx_id = signed.transaction.id(&self.profile)?;
         let pending = RequestState::Pending {
             signed_tx_json: signed.to_legacy_json(&self.profile),
             tx_id: tx_id.clone(),
             expiration: signed.transaction.expiration.0,
+            from_block: built.from_block,
         };
         self.store
-            .put(client, &intent.request_id, record(intent, pending))
+            .put(
+                &subject.client,
+                &subject.request_id,
+                subject.record(pending),
+            )
             .await?;
-        tracing::info!(account = %intent.account, target = %intent.target_text, %tx_id, "broadcasting");
-        let block_num = match node.broadcast_transaction_synchronous(&signed).await {
-            Ok(result) if !result.expired => Some(result.block_num),
-            Ok(_) => None,
-            Err(RpcError::Node {
-                kind: NodeError::DuplicateTransaction,
-                ..
-            }) => self.find_inclusion(node, &signed).await?,
-            Err(error) => {
-                // Unknown whether it reached the node: keep it pending; a retry reconciles.
-                self.nodes.forget(node).await;
+        self.audit
+            .record(built.describe(AuditEntry {
+                tx_id: Some(tx_id.clone()),
+                detail: built.notes.join("; "),
+                ..subject.entry("intent")
+            }))
+            .await?;
+        tracing::info!(account = %subject.account, target = %subject.target, %tx_id, "broadcasting");
+        let sent = self.send_everywhere(&signed).await;
+        let settlement = self.wait_settled(&signed, built.from_block, deadline).await;
+        self.conclude(subject, &signed, settlement, Some(built), sent)
+            .await
+    }
+
+    /// Turns a settlement into the answer: `applied` (recorded), expired (forgotten: nothing
+    /// changed), or still unknown (kept pending, counted by the flap limit).
+    async fn conclude(
+        &self,
+        subject: &Subject,
+        signed: &SignedTransaction,
+        settlement: Settlement,
+        built: Option<&Built>,
+        sent: String,
+    ) -> Result<Outcome, Error> {
+        let tx_id = signed.transaction.id(&self.profile)?;
+        match settlement {
+            Settlement::Included { block_num, nodes } => {
+                let outcome = Outcome::Applied {
+                    tx_id: tx_id.clone(),
+                    block_num,
+                    signing_key: subject.target.clone(),
+                };
+                tracing::info!(account = %subject.account, block_num, "signing key changed");
+                self.store
+                    .put(
+                        &subject.client,
+                        &subject.request_id,
+                        subject.record(RequestState::Done {
+                            outcome: outcome.clone(),
+                        }),
+                    )
+                    .await?;
+                let entry = AuditEntry {
+                    tx_id: Some(tx_id),
+                    block_num: Some(block_num),
+                    detail: sent,
+                    ..subject.entry("applied")
+                };
+                let entry = match built {
+                    Some(built) => built.describe(entry),
+                    None => entry,
+                };
                 self.audit
                     .record(AuditEntry {
-                        call: "set-signing-key",
-                        decision: "failed",
-                        detail: format!("broadcast failed, kept pending: {error}"),
-                        tx_id: Some(tx_id),
-                        ..entry(client, intent)
+                        nodes: Some(nodes),
+                        ..entry
                     })
                     .await?;
-                return Err(error.into());
+                Ok(outcome)
             }
-        };
-        match block_num {
-            Some(block_num) => self.applied(client, intent, tx_id, block_num, note).await,
-            None => {
-                let why = "transaction expired without inclusion; nothing changed";
-                self.forget_expired(client, intent, &tx_id, why).await?;
+            Settlement::Expired { nodes } => {
+                self.store
+                    .remove(&subject.client, &subject.request_id)
+                    .await?;
+                self.audit
+                    .record(AuditEntry {
+                        tx_id: Some(tx_id.clone()),
+                        nodes: Some(nodes),
+                        detail: format!(
+                            "expired without inclusion (local clock past its expiration and a quorum of nodes \
+                             scanned past it); nothing changed. {sent}"
+                        ),
+                        ..subject.entry("expired")
+                    })
+                    .await?;
                 Err(Error::Expired(tx_id))
             }
+            Settlement::Unknown(why) => {
+                self.audit
+                    .record(AuditEntry {
+                        tx_id: Some(tx_id.clone()),
+                        detail: format!("outcome not yet known, kept pending: {why}. {sent}"),
+                        ..subject.entry("pending")
+                    })
+                    .await?;
+                Err(Error::Pending(format!(
+                    "transaction {tx_id} was broadcast but no quorum of nodes shows its outcome yet ({why}); \
+                     it is kept pending and counts toward the flap limit: retry with the same request id"
+                )))
+            }
         }
-    }
-
-    /// Records and answers a change that is in block `block_num`.
-    async fn applied(
-        &self,
-        client: &str,
-        intent: &Intent,
-        tx_id: String,
-        block_num: u32,
-        note: String,
-    ) -> Result<Outcome, Error> {
-        let outcome = Outcome::Applied {
-            tx_id: tx_id.clone(),
-            block_num,
-            signing_key: intent.describe(&intent.target.key()),
-        };
-        self.finish(client, intent, outcome, Some(tx_id), note)
-            .await
-    }
-
-    /// Forgets a request whose transaction can no longer land, and audits why.
-    async fn forget_expired(
-        &self,
-        client: &str,
-        intent: &Intent,
-        tx_id: &str,
-        why: &str,
-    ) -> Result<(), Error> {
-        self.store.remove(client, &intent.request_id).await?;
-        self.audit
-            .record(AuditEntry {
-                call: "set-signing-key",
-                decision: "failed",
-                detail: why.to_owned(),
-                tx_id: Some(tx_id.to_owned()),
-                ..entry(client, intent)
-            })
-            .await
-    }
-
-    /// Scans the blocks the transaction could be in; `None` once it can no longer be included.
-    async fn find_inclusion(
-        &self,
-        node: &NodeClient,
-        signed: &SignedTransaction,
-    ) -> Result<Option<u32>, Error> {
-        let dgp = node.get_dynamic_global_properties().await?;
-        let interval = node.node_config().block_interval.unwrap_or(3).max(1);
-        let lookback = self.build.expiration_seconds / interval + 5;
-        let from = dgp.head_block_number.saturating_sub(lookback).max(1);
-        let poll = std::time::Duration::from_millis(u64::from(interval) * 500);
-        Ok(match node.wait_for_inclusion(signed, from, poll).await? {
-            Inclusion::Included { block_num, .. } => Some(block_num),
-            Inclusion::Expired { .. } => None,
-        })
     }
 
     /// Records a final answer and audits it.
     async fn finish(
         &self,
-        client: &str,
-        intent: &Intent,
+        subject: &Subject,
         outcome: Outcome,
         tx_id: Option<String>,
-        note: String,
+        nodes: Option<String>,
     ) -> Result<Outcome, Error> {
         let done = RequestState::Done {
             outcome: outcome.clone(),
         };
         self.store
-            .put(client, &intent.request_id, record(intent, done))
+            .put(&subject.client, &subject.request_id, subject.record(done))
             .await?;
-        self.audit_outcome(client, intent, &outcome, tx_id, note)
-            .await?;
+        self.audit_outcome(subject, &outcome, tx_id, nodes).await?;
         Ok(outcome)
     }
 
     async fn audit_outcome(
         &self,
-        client: &str,
-        intent: &Intent,
+        subject: &Subject,
         outcome: &Outcome,
         tx_id: Option<String>,
-        note: String,
+        nodes: Option<String>,
     ) -> Result<(), Error> {
         let mut audit = AuditEntry {
-            call: "set-signing-key",
             tx_id,
-            detail: note,
-            ..entry(client, intent)
+            nodes,
+            ..subject.entry("")
         };
         match outcome {
             Outcome::Applied { block_num, .. } => {
                 audit.decision = "applied";
                 audit.block_num = Some(*block_num);
-                tracing::info!(account = %intent.account, block_num, "signing key changed");
             }
             Outcome::AlreadyInEffect { .. } => audit.decision = "already-in-effect",
             Outcome::Refused { rule, reason } => {
                 audit.decision = "refused";
                 audit.rule = Some(rule.clone());
                 audit.detail = reason.clone();
-                tracing::warn!(%client, account = %intent.account, rule, reason, "refused");
+                tracing::warn!(client = %subject.client, account = %subject.account, rule, reason, "refused");
             }
         }
         self.audit.record(audit).await
-    }
-
-    async fn audit_replay(
-        &self,
-        client: &str,
-        intent: &Intent,
-        outcome: &Outcome,
-    ) -> Result<(), Error> {
-        self.audit
-            .record(AuditEntry {
-                call: "set-signing-key",
-                decision: "replayed",
-                detail: format!("{outcome:?}"),
-                ..entry(client, intent)
-            })
-            .await
     }
 }
 
@@ -485,25 +625,17 @@ fn refused(refusal: &Refusal) -> Outcome {
     }
 }
 
-fn record(intent: &Intent, state: RequestState) -> RequestRecord {
-    RequestRecord {
-        account: intent.account.clone(),
-        target: intent.target_text.clone(),
-        expected: intent.expected_text.clone(),
-        at: unix_now(),
-        state,
-    }
-}
-
-fn entry(client: &str, intent: &Intent) -> AuditEntry {
-    AuditEntry {
-        client: client.to_owned(),
-        request_id: intent.request_id.clone(),
-        account: intent.account.clone(),
-        target: intent.target_text.clone(),
-        expected_current_key: intent.expected_text.clone(),
-        reason: intent.reason.clone(),
-        ..AuditEntry::default()
+/// The errors among per-node answers, joined for a message.
+fn errors_of<T>(answers: &[Result<T, String>]) -> String {
+    let errors: Vec<String> = answers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.as_ref().err().map(|e| format!("node {i}: {e}")))
+        .collect();
+    if errors.is_empty() {
+        "the answers differ".into()
+    } else {
+        errors.join("; ")
     }
 }
 

@@ -186,6 +186,26 @@ pub enum Error {
     /// The transaction expired before any block included it; nothing changed on chain.
     #[error("transaction {0} expired before inclusion; nothing changed, retry the request")]
     Expired(String),
+    /// The nodes did not agree on what the signer must read before signing.
+    #[error("no quorum of nodes agrees, nothing was signed: {0}")]
+    NoQuorum(String),
+    /// A broadcast whose outcome is not yet known: it may still land.
+    #[error("{0}")]
+    Pending(String),
+    /// The request store is gone but the audit log shows it held decisions.
+    #[error(
+        "{store} is missing or empty but {audit} records {decisions} past signing decision(s): starting \
+         would forget the flap history. Restore {store} from a backup; to start over deliberately, \
+         move {audit} aside first (keep it: it is the record of what was signed)"
+    )]
+    HistoryMissing {
+        /// The request store.
+        store: PathBuf,
+        /// The audit log.
+        audit: PathBuf,
+        /// How many `set-signing-key` lines the audit log holds.
+        decisions: usize,
+    },
     /// A bug or an unexpected runtime condition.
     #[error("internal error: {0}")]
     Internal(String),
@@ -207,6 +227,9 @@ impl Error {
             | Error::Preflight(_)
             | Error::WitnessData(_)
             | Error::Expired(_)
+            | Error::NoQuorum(_)
+            | Error::Pending(_)
+            | Error::HistoryMissing { .. }
             | Error::Internal(_) => EXIT_FAILURE,
             Error::Chain(_)
             | Error::Read { .. }

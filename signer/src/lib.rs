@@ -18,7 +18,8 @@
 //! | [`config`] | the daemon's TOML configuration and its checked form |
 //! | [`policy`] | the whitelist: accounts, target keys, client grants, flap limit |
 //! | [`engine`] | one request: policy, chain read, build, sign, broadcast, answer |
-//! | [`nodes`] | the configured nodes, connected lazily and tried in order |
+//! | [`nodes`] | the configured nodes, connected lazily, read together |
+//! | [`quorum`] | agreement of several nodes on what is signed |
 //! | [`store`] | request ids and outcomes, persisted for idempotency |
 //! | [`audit`] | the append-only, fsynced JSON-lines audit log |
 //! | [`guard`] | client identity, per-client rate limit, audit of requests refused before decoding |
@@ -42,6 +43,7 @@ pub mod listener;
 pub mod nodes;
 pub mod pki;
 pub mod policy;
+pub mod quorum;
 pub mod service;
 pub mod store;
 pub mod tls;

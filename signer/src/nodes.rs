@@ -1,69 +1,135 @@
-//! The configured nodes: connected lazily, tried in order, forgotten after a transport failure
-//! so the next request reconnects or moves on to the next node.
+//! The configured nodes: connected lazily, asked together, forgotten after a transport failure
+//! so the next request reconnects. What they answer counts only where a quorum agrees
+//! ([`crate::quorum`]).
 
+use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::future::join_all;
 use tokio::sync::Mutex;
 use vwf_shared::ChainProfile;
 use vwf_shared::rpc::{ClientOptions, NodeClient, RpcError};
 
-use crate::error::Error;
-
-/// The signer's nodes.
+/// The signer's nodes and the agreement they must reach.
 #[derive(Debug)]
 pub struct Nodes {
     profile: ChainProfile,
     urls: Vec<String>,
     options: ClientOptions,
+    quorum: usize,
+    max_skew_seconds: u64,
     connected: Mutex<Vec<Option<Arc<NodeClient>>>>,
 }
 
 impl Nodes {
-    /// Nodes for `profile`; nothing is contacted until [`Nodes::first`].
-    pub fn new(profile: ChainProfile, urls: Vec<String>, options: ClientOptions) -> Self {
+    /// Nodes for `profile`; nothing is contacted until [`Nodes::all`]. `quorum` answers must
+    /// agree; a head time more than `max_skew_seconds` from the local clock makes a node stale.
+    pub fn new(
+        profile: ChainProfile,
+        urls: Vec<String>,
+        options: ClientOptions,
+        quorum: usize,
+        max_skew_seconds: u64,
+    ) -> Self {
         let connected = Mutex::new(vec![None; urls.len()]);
         Nodes {
             profile,
             urls,
             options,
+            quorum,
+            max_skew_seconds,
             connected,
         }
     }
 
-    /// The first node that is connected or connects now (detecting its API style and checking
-    /// its chain id). A node on another chain is never used.
-    pub async fn first(&self) -> Result<Arc<NodeClient>, Error> {
-        let mut connected = self.connected.lock().await;
-        let mut last_error: Option<RpcError> = None;
-        for (slot, url) in connected.iter_mut().zip(&self.urls) {
-            if let Some(client) = slot {
-                return Ok(Arc::clone(client));
-            }
-            match NodeClient::connect(url, self.profile.clone(), self.options.clone()).await {
-                Ok(client) => {
-                    let client = Arc::new(client);
-                    *slot = Some(Arc::clone(&client));
-                    return Ok(client);
+    /// How many answers must agree.
+    pub fn quorum(&self) -> usize {
+        self.quorum
+    }
+
+    /// How far a node's head time may be from the local clock, seconds.
+    pub fn max_skew_seconds(&self) -> u64 {
+        self.max_skew_seconds
+    }
+
+    /// How many nodes are configured.
+    pub fn len(&self) -> usize {
+        self.urls.len()
+    }
+
+    /// Whether no node is configured (the config refuses that).
+    pub fn is_empty(&self) -> bool {
+        self.urls.is_empty()
+    }
+
+    /// Every node, connected now where it was not (detecting its API style and checking its
+    /// chain id, concurrently), in config order; a node that cannot be used is its error.
+    pub async fn all(&self) -> Vec<Result<Arc<NodeClient>, String>> {
+        let current: Vec<Option<Arc<NodeClient>>> = self.connected.lock().await.clone();
+        let attempts = current.into_iter().zip(&self.urls).map(|(slot, url)| {
+            let profile = self.profile.clone();
+            let options = self.options.clone();
+            async move {
+                match slot {
+                    Some(client) => Ok(client),
+                    None => NodeClient::connect(url, profile, options)
+                        .await
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string()),
                 }
+            }
+        });
+        let results = join_all(attempts).await;
+        let mut connected = self.connected.lock().await;
+        for (slot, result) in connected.iter_mut().zip(&results) {
+            match result {
+                Ok(client) => *slot = Some(Arc::clone(client)),
                 Err(error) => {
-                    tracing::warn!(node = %url, %error, "node unusable");
-                    last_error = Some(error);
+                    tracing::warn!(%error, "node unusable");
+                    *slot = None;
                 }
             }
         }
-        Err(match last_error {
-            Some(error) => Error::Rpc(error),
-            None => Error::Internal("no nodes configured".into()),
-        })
+        results
     }
 
-    /// Drops a node's connection after it failed, so the next call tries again from the top.
-    pub async fn forget(&self, client: &NodeClient) {
-        let mut connected = self.connected.lock().await;
-        for slot in connected.iter_mut() {
-            if slot.as_ref().is_some_and(|c| c.url() == client.url()) {
-                *slot = None;
+    /// Asks every usable node the same question concurrently; one answer per node, in config
+    /// order. A node whose answer is a transport or node fault is forgotten (reconnected on the
+    /// next request).
+    pub async fn ask<T, F, Fut>(&self, question: F) -> Vec<Result<T, String>>
+    where
+        F: Fn(Arc<NodeClient>) -> Fut,
+        Fut: Future<Output = Result<T, RpcError>>,
+    {
+        let clients = self.all().await;
+        let asks = clients.into_iter().map(|client| {
+            let asked = client.map(&question);
+            async move {
+                match asked {
+                    Ok(future) => future.await.map_err(|e| (e.is_node_fault(), e.to_string())),
+                    Err(error) => Err((false, error)),
+                }
             }
+        });
+        let answers = join_all(asks).await;
+        let mut out = Vec::with_capacity(answers.len());
+        for (index, answer) in answers.into_iter().enumerate() {
+            out.push(match answer {
+                Ok(value) => Ok(value),
+                Err((fault, error)) => {
+                    if fault {
+                        self.forget(index).await;
+                    }
+                    Err(error)
+                }
+            });
+        }
+        out
+    }
+
+    async fn forget(&self, index: usize) {
+        if let Some(slot) = self.connected.lock().await.get_mut(index) {
+            *slot = None;
         }
     }
 }

@@ -10,9 +10,9 @@ mod request;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use vwf_shared::PublicKey;
+use vwf_shared::{Asset, ChainProperties, PublicKey};
 
-pub use config::{AccountConfig, ClientConfig, FlapLimitConfig, TargetConfig};
+pub use config::{AccountConfig, ClientConfig, FlapLimitConfig, PinnedPropsConfig, TargetConfig};
 pub use request::{Intent, MAX_REASON_BYTES, MAX_REQUEST_ID_LEN, RawTarget, Target};
 
 /// What a client may ask for.
@@ -50,6 +50,8 @@ pub enum Rule {
     FlapLimit,
     /// The chain holds another key than the client expected.
     CompareAndSwap,
+    /// The url or a props field the nodes agree on differs from the one the policy pins.
+    PinnedValue,
 }
 
 impl Rule {
@@ -64,6 +66,7 @@ impl Rule {
             Rule::ReenableNotAllowed => "reenable-not-allowed",
             Rule::FlapLimit => "flap-limit",
             Rule::CompareAndSwap => "compare-and-swap",
+            Rule::PinnedValue => "pinned-value",
         }
     }
 }
@@ -110,6 +113,68 @@ pub struct FlapLimit {
     pub window_seconds: u64,
 }
 
+/// Url and props fields the policy pins: a `witness_update` sending anything else is refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pins {
+    /// The only url allowed.
+    pub url: Option<String>,
+    /// The only account creation fee allowed.
+    pub account_creation_fee: Option<Asset>,
+    /// The only maximum block size allowed.
+    pub maximum_block_size: Option<u32>,
+    /// The only interest rate allowed.
+    pub interest_rate: Option<u16>,
+}
+
+impl Pins {
+    /// Checks what would be sent against the pins; the refusal names the first difference.
+    pub fn check(&self, account: &str, url: &str, props: &ChainProperties) -> Result<(), Refusal> {
+        let differ = |field: &str, pinned: String, sent: String| {
+            Refusal::new(
+                Rule::PinnedValue,
+                format!(
+                    "{account}: the nodes agree on {field} {sent:?} but the policy pins {pinned:?}; nothing was signed"
+                ),
+            )
+        };
+        if let Some(pinned) = self.url.as_deref().filter(|p| *p != url) {
+            return Err(differ("url", pinned.to_owned(), url.to_owned()));
+        }
+        if let Some(pinned) = self
+            .account_creation_fee
+            .as_ref()
+            .filter(|p| **p != props.account_creation_fee)
+        {
+            return Err(differ(
+                "account_creation_fee",
+                pinned.to_string(),
+                props.account_creation_fee.to_string(),
+            ));
+        }
+        if let Some(pinned) = self
+            .maximum_block_size
+            .filter(|p| *p != props.maximum_block_size)
+        {
+            return Err(differ(
+                "maximum_block_size",
+                pinned.to_string(),
+                props.maximum_block_size.to_string(),
+            ));
+        }
+        if let Some(pinned) = self
+            .interest_rate
+            .filter(|p| Some(*p) != props.interest_rate)
+        {
+            return Err(differ(
+                "interest_rate",
+                pinned.to_string(),
+                format!("{:?}", props.interest_rate),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One account's rules.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountPolicy {
@@ -125,6 +190,8 @@ pub struct AccountPolicy {
     pub flap_limit: FlapLimit,
     /// Client identity → what it may do.
     pub clients: BTreeMap<String, Vec<Permission>>,
+    /// Url and props fields that may not change.
+    pub pins: Pins,
 }
 
 /// What to do once the chain state is known.
@@ -227,8 +294,9 @@ impl AccountPolicy {
             .is_some_and(|granted| granted.contains(&permission))
     }
 
-    /// The decision once the chain's current key is known. `recent_changes` are the unix times
-    /// of this account's applied changes; `now` is the current unix time.
+    /// The decision once the chain's current key is known (as a quorum of nodes agree).
+    /// `recent_changes` are the unix times of this account's applied and pending changes; `now`
+    /// is the current unix time. The null key is never refused by the flap limit.
     pub fn decide(
         &self,
         client: &str,
@@ -268,6 +336,11 @@ impl AccountPolicy {
                     format!("client {client:?} may not re-enable {}", self.account),
                 ));
             }
+        }
+        if target.is_null() {
+            // The kill switch is never refused by the flap limit: a backup that keeps missing
+            // blocks must always be stoppable. Re-enabling stays under `allow_reenable`.
+            return Ok(Decision::Proceed);
         }
         let since = now.saturating_sub(self.flap_limit.window_seconds);
         let in_window = recent_changes.iter().filter(|&&t| t > since).count();

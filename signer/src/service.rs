@@ -157,7 +157,9 @@ impl Signer for SignerService {
 pub fn status(error: &Error) -> Status {
     match error {
         Error::Rpc(e) => Status::unavailable(format!("node: {e}")),
-        Error::Expired(_) => Status::unavailable(error.to_string()),
+        Error::Expired(_) | Error::NoQuorum(_) | Error::Pending(_) => {
+            Status::unavailable(error.to_string())
+        }
         Error::Preflight(_)
         | Error::WitnessData(_)
         | Error::Chain(_)

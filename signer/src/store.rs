@@ -15,8 +15,9 @@ use vwf_shared::persist::write_atomic;
 
 use crate::error::Error;
 
-/// Done records older than this are dropped when the file is rewritten (30 days).
-const RETENTION_SECONDS: u64 = 30 * 24 * 3600;
+/// Done records older than this are dropped when the file is rewritten (30 days); a flap window
+/// longer than this is refused by the config check, so pruning never forgets a counted change.
+pub const RETENTION_SECONDS: u64 = 30 * 24 * 3600;
 
 /// A final answer, as returned to the client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +58,9 @@ pub enum RequestState {
         tx_id: String,
         /// Its expiration, unix seconds.
         expiration: u32,
+        /// The agreed head block when it was signed: it cannot be in an earlier block.
+        #[serde(default)]
+        from_block: u32,
     },
     /// Answered.
     Done {
@@ -133,6 +137,33 @@ impl RequestStore {
         })
     }
 
+    /// Opens the store beside its audit log. A missing or empty store is created afresh only when
+    /// the audit log records no signing decision; otherwise deleting `requests.json` would
+    /// silently reset the flap history, so this refuses with how to recover.
+    pub fn open_beside_audit(path: &Path, audit: &Path) -> Result<Self, Error> {
+        let present = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+        if !present {
+            let decisions = crate::audit::count_signing_decisions(audit)?;
+            if decisions > 0 {
+                return Err(Error::HistoryMissing {
+                    store: path.to_owned(),
+                    audit: audit.to_owned(),
+                    decisions,
+                });
+            }
+            let empty = StoreFile {
+                version: 1,
+                requests: BTreeMap::new(),
+            };
+            let bytes = serde_json::to_vec_pretty(&empty).unwrap_or_default();
+            write_atomic(path, &bytes, 0o600).map_err(|source| Error::State {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        Self::open(path)
+    }
+
     /// The record for a client's request id.
     pub fn get(&self, client: &str, request_id: &str) -> Option<RequestRecord> {
         self.lock()
@@ -141,8 +172,9 @@ impl RequestStore {
             .cloned()
     }
 
-    /// Unix times of the applied changes on `account` (for the flap limit).
-    pub fn applied_times(&self, account: &str) -> Vec<u64> {
+    /// Unix times of the changes on `account` that count toward the flap limit: applied ones and
+    /// pending ones (broadcast, outcome not yet known: they may have landed).
+    pub fn change_times(&self, account: &str) -> Vec<u64> {
         self.lock()
             .requests
             .values()
@@ -150,12 +182,28 @@ impl RequestStore {
             .filter(|r| {
                 matches!(
                     &r.state,
-                    RequestState::Done {
-                        outcome: Outcome::Applied { .. }
-                    }
+                    RequestState::Pending { .. }
+                        | RequestState::Done {
+                            outcome: Outcome::Applied { .. }
+                        }
                 )
             })
             .map(|r| r.at)
+            .collect()
+    }
+
+    /// The pending requests on `account`, as (client, request id, record).
+    pub fn pending_on(&self, account: &str) -> Vec<(String, String, RequestRecord)> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|(_, r)| {
+                r.account == account && matches!(r.state, RequestState::Pending { .. })
+            })
+            .filter_map(|(key, r)| {
+                let (client, request_id) = key.split_once('\n')?;
+                Some((client.to_owned(), request_id.to_owned(), r.clone()))
+            })
             .collect()
     }
 
@@ -242,7 +290,7 @@ mod tests {
         let reopened = RequestStore::open(&path)?;
         assert_eq!(reopened.get("monitor", "r1"), Some(record(100, applied(7))));
         assert_eq!(reopened.get("other-client", "r1"), None);
-        assert_eq!(reopened.applied_times("vit-test-witness"), vec![100]);
+        assert_eq!(reopened.change_times("vit-test-witness"), vec![100]);
         Ok(())
     }
 
@@ -255,6 +303,7 @@ mod tests {
             signed_tx_json: "{}".into(),
             tx_id: "ab".into(),
             expiration: 5,
+            from_block: 1,
         };
         store.put("m", "old", record(1, applied(1))).await?;
         store.put("m", "stuck", record(1, pending)).await?;
@@ -264,6 +313,36 @@ mod tests {
         assert!(store.get("m", "old").is_none());
         assert!(store.get("m", "stuck").is_some());
         assert!(store.get("m", "new").is_some());
+        // Pending counts toward the flap limit (its outcome is unknown), expired-and-removed does not.
+        assert_eq!(store.change_times("vit-test-witness").len(), 2);
+        assert_eq!(store.pending_on("vit-test-witness").len(), 1);
+        store.remove("m", "stuck").await?;
+        assert_eq!(store.change_times("vit-test-witness").len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_lost_store_is_refused_when_the_audit_log_shows_decisions()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = dir.path().join("requests.json");
+        let audit = dir.path().join("audit.jsonl");
+        // A fresh install: created empty, and a start line alone is no history.
+        std::fs::write(&audit, "{\"call\":\"start\"}\n")?;
+        RequestStore::open_beside_audit(&store, &audit)?;
+        assert!(store.exists());
+        std::fs::remove_file(&store)?;
+        std::fs::write(
+            &audit,
+            "{\"call\":\"start\"}\n{\"time\":\"t\",\"call\":\"set-signing-key\",\"decision\":\"applied\"}\n",
+        )?;
+        let refused = RequestStore::open_beside_audit(&store, &audit);
+        assert!(
+            matches!(&refused, Err(Error::HistoryMissing { decisions: 1, .. })),
+            "{refused:?}"
+        );
+        std::fs::write(&store, b"")?;
+        assert!(RequestStore::open_beside_audit(&store, &audit).is_err());
         Ok(())
     }
 

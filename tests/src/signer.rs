@@ -268,6 +268,46 @@ dir = "{state}"
         Ok(())
     }
 
+    /// Adds `lines` (e.g. `quorum = 2`) to the config's `[chain]` section.
+    pub fn add_chain_settings(&self, lines: &str) -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(&self.config)?;
+        let changed = text.replacen(
+            "preflight = true\n",
+            &format!("preflight = true\n{lines}\n"),
+            1,
+        );
+        if changed == text {
+            bail!("the config has no [chain] preflight line to add after");
+        }
+        std::fs::write(&self.config, changed)?;
+        Ok(())
+    }
+
+    /// Runs `vwf-signer serve` expecting it to refuse to start (bounded: 30 s); returns its
+    /// exit code and stderr.
+    pub fn serve_refuses(&self) -> anyhow::Result<(Option<i32>, String)> {
+        let signer = workspace_binary("vwf-signer")?;
+        let config = self.config.to_str().context("config path is not UTF-8")?;
+        let mut child = Command::new(&signer)
+            .args(["serve", "--config", config])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait()?.is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                bail!("serve did not exit within 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let output = child.wait_with_output()?;
+        Ok((
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ))
+    }
+
     /// The path of a file in the signer's state directory (`audit.jsonl`, `requests.json`).
     pub fn state_file(&self, name: &str) -> PathBuf {
         self.dir.path().join("state").join(name)

@@ -354,6 +354,8 @@ async fn the_active_key_never_appears_in_logs_audit_state_errors_or_panics() -> 
             settings.profile.clone(),
             vec![sim.node(0).to_owned()],
             vwf_shared::rpc::ClientOptions::default(),
+            1,
+            15,
         ),
         settings.build.clone(),
         vwf_signer::store::RequestStore::open(&scratch.path().join("requests.json"))?,

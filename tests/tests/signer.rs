@@ -56,11 +56,16 @@ async fn chain_key(sim: &SimChain) -> anyhow::Result<String> {
 async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_audited()
 -> anyhow::Result<()> {
     let sim = SimChain::spawn(SIM, &["--block-interval-ms", "200"]).await?;
-    let setup = SignerSetup::create(&[sim.node(0)], &default_policy(1)?)?;
+    let (primary, backup, stranger) = (test_key(1)?, test_key(2)?, test_key(3)?);
+    // The primary is a target too, so that switching back is allowed by all but the flap limit.
+    let policy = format!(
+        "{}\n[[account.target]]\nname = \"primary\"\nkey = \"{primary}\"\n",
+        default_policy(1)?
+    );
+    let setup = SignerSetup::create(&[sim.node(0)], &policy)?;
     let daemon = setup.start().await?;
     let address = daemon.field("listening")?;
     let mut monitor = setup.client(&address, MONITOR).await?;
-    let (primary, backup, stranger) = (test_key(1)?, test_key(2)?, test_key(3)?);
 
     // Allowed: primary → backup, applied on chain.
     let applied = monitor
@@ -97,7 +102,7 @@ async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_a
             request("r-cas", ACCOUNT, NULL_KEY, &primary),
             "compare-and-swap",
         ),
-        (request("r-flap", ACCOUNT, NULL_KEY, &backup), "flap-limit"),
+        (request("r-flap", ACCOUNT, &primary, &backup), "flap-limit"),
         (
             request("bad id!", ACCOUNT, NULL_KEY, &backup),
             "invalid-request",
@@ -130,7 +135,7 @@ async fn allowed_switch_is_applied_and_every_off_policy_request_is_refused_and_a
     // A dry run builds the exact transaction without broadcasting.
     let dry = monitor
         .dry_run(pb::DryRunRequest {
-            request: Some(request("", ACCOUNT, NULL_KEY, &backup)),
+            request: Some(request("", ACCOUNT, &primary, &backup)),
             preflight: true,
         })
         .await?
@@ -357,33 +362,6 @@ async fn dry_run_command_prints_the_exact_transaction_and_the_node_byte_check() 
     Ok(())
 }
 
-/// Runs `vwf-signer serve` expecting it to refuse to start; returns (exit code, stderr).
-fn serve_refuses(setup: &SignerSetup) -> anyhow::Result<(Option<i32>, String)> {
-    let signer = vwf_tests::process::workspace_binary("vwf-signer")?;
-    let config = setup.config.to_str().context("config path")?;
-    let mut child = std::process::Command::new(&signer)
-        .args(["serve", "--config", config])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if child.try_wait()?.is_some() {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            anyhow::bail!("serve did not exit within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let output = child.wait_with_output()?;
-    Ok((
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    ))
-}
-
 #[tokio::test]
 async fn serve_refuses_a_wrong_passphrase_a_corrupt_age_file_and_a_key_without_authority()
 -> anyhow::Result<()> {
@@ -393,7 +371,7 @@ async fn serve_refuses_a_wrong_passphrase_a_corrupt_age_file_and_a_key_without_a
 
     let passphrase = setup.dir.path().join("passphrase");
     std::fs::write(&passphrase, "wrong horse\n")?;
-    let (code, stderr) = serve_refuses(&setup)?;
+    let (code, stderr) = setup.serve_refuses()?;
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.to_lowercase().contains("passphrase"), "{stderr}");
     assert!(
@@ -408,7 +386,7 @@ async fn serve_refuses_a_wrong_passphrase_a_corrupt_age_file_and_a_key_without_a
     sealed[middle] ^= 0xff;
     std::fs::write(&age, &sealed)?;
     std::fs::set_permissions(&age, std::fs::Permissions::from_mode(0o600))?;
-    let (code, stderr) = serve_refuses(&setup)?;
+    let (code, stderr) = setup.serve_refuses()?;
     assert!(
         matches!(code, Some(c) if c != 0),
         "corrupt age file accepted: {stderr}"
@@ -424,7 +402,7 @@ async fn serve_refuses_a_wrong_passphrase_a_corrupt_age_file_and_a_key_without_a
     );
     let sim = SimChain::spawn_with_config(SIM, &chain, &["--block-interval-ms", "300"]).await?;
     let setup = SignerSetup::create(&[sim.node(0)], &default_policy(3)?)?;
-    let (code, stderr) = serve_refuses(&setup)?;
+    let (code, stderr) = setup.serve_refuses()?;
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("neither an active nor an owner key"),

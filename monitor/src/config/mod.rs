@@ -112,6 +112,7 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
 
     // Nodes and quorum.
     let chain = raw.chain;
+    let allow_plain_http = chain.allow_plain_http;
     if chain.nodes.is_empty() {
         p.add(
             "chain.nodes",
@@ -120,11 +121,11 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
         );
     }
     for (i, url) in chain.nodes.iter().enumerate() {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
+        if let Err(why) = vwf_shared::names::check_node_url(url, allow_plain_http) {
             p.add(
                 format!("chain.nodes[{i}]"),
-                format!("{url:?} is not an http(s) URL"),
-                "write the node URL as http://host:port or https://host",
+                why,
+                "write the node URL as https://host (or http:// to 127.0.0.1)",
             );
         }
     }
@@ -235,12 +236,12 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
             );
         }
         if let Some(url) = &s.node
-            && !(url.starts_with("http://") || url.starts_with("https://"))
+            && let Err(why) = vwf_shared::names::check_node_url(url, allow_plain_http)
         {
             p.add(
                 format!("{field}.node"),
-                format!("{url:?} is not an http(s) URL"),
-                "write the server's node URL as http://host:port",
+                why,
+                "write the server's node URL as https://host (or http:// to 127.0.0.1)",
             );
         }
         servers.push(Server {

@@ -60,6 +60,10 @@ pub(crate) struct RawChain {
     /// local clock. Seconds, default 9.
     #[serde(default = "default_max_head_lag")]
     pub(crate) max_head_lag_seconds: u64,
+    /// Accept plain `http://` node URLs to hosts that are not loopback (anyone on the path can
+    /// then answer for the node). Default false.
+    #[serde(default)]
+    pub(crate) allow_plain_http: bool,
 }
 
 /// `[thresholds]`.

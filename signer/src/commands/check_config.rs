@@ -66,7 +66,13 @@ impl CheckConfigArgs {
                 settings.profile.chain_id,
                 settings.profile.props_layout.field_names().join("+")
             ),
-            format!("nodes {}", raw.chain.nodes.join(", ")),
+            format!(
+                "nodes {} (quorum {}, max clock skew {} s, confirm timeout {} s)",
+                raw.chain.nodes.join(", "),
+                settings.quorum,
+                raw.chain.max_clock_skew_seconds,
+                raw.chain.confirm_timeout_seconds
+            ),
             format!(
                 "tapos {:?}, expiration {} s, preflight {}",
                 raw.chain.tapos, raw.chain.expiration_seconds, raw.chain.preflight
@@ -78,6 +84,9 @@ impl CheckConfigArgs {
             ),
             format!("state {}", raw.state.dir.display()),
         ];
+        if let Some(warning) = &settings.single_node_warning {
+            lines.push(warning.clone());
+        }
         for account in settings.policy.accounts() {
             lines.push(format!(
                 "account {}: targets [{}], null key {}, re-enable {}, flap limit {} per {} s",
@@ -101,6 +110,22 @@ impl CheckConfigArgs {
                 account.flap_limit.changes,
                 account.flap_limit.window_seconds,
             ));
+            let pins = &account.pins;
+            if pins.url.is_some()
+                || pins.account_creation_fee.is_some()
+                || pins.maximum_block_size.is_some()
+                || pins.interest_rate.is_some()
+            {
+                lines.push(format!(
+                    "  pinned: url {:?}, account_creation_fee {}, maximum_block_size {:?}, interest_rate {:?}",
+                    pins.url,
+                    pins.account_creation_fee
+                        .as_ref()
+                        .map_or("-".into(), ToString::to_string),
+                    pins.maximum_block_size,
+                    pins.interest_rate
+                ));
+            }
             for (client, may) in &account.clients {
                 lines.push(format!("  client {client}: {may:?}"));
             }

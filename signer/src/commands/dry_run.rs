@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use vwf_shared::rpc::ClientOptions;
 
 use super::print_line;
 use crate::audit::AuditLog;
@@ -13,7 +12,6 @@ use crate::config::SignerConfig;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::keystore::load_active_key_with;
-use crate::nodes::Nodes;
 use crate::policy::{Intent, RawTarget};
 use crate::store::RequestStore;
 
@@ -46,6 +44,8 @@ pub struct DryRunArgs {
 impl DryRunArgs {
     /// Runs the audit and prints the report as JSON.
     pub fn run(self) -> Result<(), Error> {
+        // The key is in memory for the run, as in `serve`: no core dumps, no ptrace.
+        crate::hardening::harden_process()?;
         let settings = SignerConfig::load(&self.config)?;
         let prefix = settings.profile.address_prefix.clone();
         let target = if self.target.eq_ignore_ascii_case("null") {
@@ -76,18 +76,13 @@ impl DryRunArgs {
             .build()
             .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
         let report = runtime.block_on(async {
-            let chain = &settings.raw.chain;
             let engine = Engine::new(
                 settings.profile.clone(),
                 settings.policy.clone(),
                 Arc::new(loaded.key),
-                Nodes::new(
-                    settings.profile.clone(),
-                    chain.nodes.clone(),
-                    ClientOptions::default(),
-                ),
+                super::serve::nodes_of(&settings),
                 settings.build.clone(),
-                RequestStore::open(&settings.store_path())?,
+                RequestStore::open_beside_audit(&settings.store_path(), &settings.audit_path())?,
                 AuditLog::open(&settings.audit_path())?,
             );
             engine.dry_run(&self.client, &intent, self.preflight).await

@@ -63,14 +63,12 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
     let key = read_pem(&files.key, true)?;
     let tls_config = tls::server_rustls_config(&ca, &cert, &key)?;
 
+    let store = RequestStore::open_beside_audit(&settings.store_path(), &settings.audit_path())?;
     let audit = AuditLog::open(&settings.audit_path())?;
-    let store = RequestStore::open(&settings.store_path())?;
-    let chain = &settings.raw.chain;
-    let nodes = Nodes::new(
-        settings.profile.clone(),
-        chain.nodes.clone(),
-        ClientOptions::default(),
-    );
+    let nodes = nodes_of(&settings);
+    if let Some(warning) = &settings.single_node_warning {
+        tracing::warn!("{warning}");
+    }
     let build = settings.build.clone();
     let engine = Arc::new(Engine::new(
         settings.profile.clone(),
@@ -86,6 +84,9 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
             tracing::info!(key = %engine.active_key(), "the active key is authorized on chain for every policy account")
         }
         Err(error @ Error::KeyNotAuthorized(_)) => return Err(error),
+        Err(error @ Error::NoQuorum(_)) => {
+            tracing::warn!(%error, "could not check the key on chain now; requests fail until a quorum of nodes answers")
+        }
         Err(error) => {
             tracing::warn!(%error, "could not check the key on chain now; requests fail until a node answers")
         }
@@ -107,7 +108,13 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
             call: "start",
             client: "local".into(),
             decision: "allowed",
-            detail: format!("listening on {address} with key {}", engine.active_key()),
+            detail: format!(
+                "listening on {address} with key {}; {} node(s), quorum {}",
+                engine.active_key(),
+                settings.raw.chain.nodes.len(),
+                settings.quorum
+            ),
+            warning: settings.single_node_warning.clone(),
             ..AuditEntry::default()
         })
         .await?;
@@ -142,6 +149,18 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
         .map_err(|e| Error::Internal(format!("server stopped: {e}")))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The configured nodes with their quorum: one construction for `serve` and `dry-run`.
+pub fn nodes_of(settings: &Settings) -> Nodes {
+    let chain = &settings.raw.chain;
+    Nodes::new(
+        settings.profile.clone(),
+        chain.nodes.clone(),
+        ClientOptions::default(),
+        settings.quorum,
+        chain.max_clock_skew_seconds,
+    )
 }
 
 fn read_pem(path: &std::path::Path, private: bool) -> Result<String, Error> {

@@ -1,7 +1,7 @@
 //! Dry runs: the same checks and the same transaction as a real request, no broadcast, no
 //! request id recorded; the answer lists each check and, on request, the node's byte check.
 
-use super::{Engine, entry, unix_now};
+use super::{Engine, Subject, unix_now};
 use crate::audit::AuditEntry;
 use crate::error::Error;
 use crate::policy::{Decision, Intent};
@@ -15,11 +15,12 @@ pub struct DryRunReport {
     pub refusal: Option<(String, String)>,
     /// The checks in order, one line each.
     pub reasons: Vec<String>,
-    /// The unsigned legacy JSON it would sign.
+    /// The unsigned legacy JSON it would sign (a dry run never signs).
     pub transaction_json: String,
     /// The digest it would sign, hex.
     pub digest: String,
-    /// `(matches, expected_hex, node_hex_or_error)` when a preflight was asked.
+    /// `(matches, expected_hex, node_hex_or_error)` when a preflight was asked: the bytes of the
+    /// unsigned transaction (zero signatures).
     pub preflight: Option<(bool, String, String)>,
 }
 
@@ -44,10 +45,9 @@ impl Engine {
         self.audit
             .record(AuditEntry {
                 call: "dry-run",
-                decision,
                 rule,
                 detail,
-                ..entry(client, intent)
+                ..Subject::of(client, intent).entry(decision)
             })
             .await?;
         outcome.map(|()| report)
@@ -72,18 +72,17 @@ impl Engine {
             "policy names account {} and target {}",
             intent.account, intent.target_text
         ));
-        let node = self.nodes.first().await?;
-        let witness = self.read_witness(&node, &intent.account).await?;
+        let view = self.agreed_view(&intent.account).await?;
         report.reasons.push(format!(
-            "chain ({}) holds {}",
-            node.url(),
-            intent.describe(&witness.signing_key)
+            "chain holds {} ({})",
+            intent.describe(&view.witness.signing_key),
+            view.summary()
         ));
-        let changes = self.store.applied_times(&intent.account);
+        let changes = self.store.change_times(&intent.account);
         match account.decide(
             client,
             intent,
-            &witness.signing_key,
+            &view.witness.signing_key,
             &changes,
             unix_now(),
             true,
@@ -101,29 +100,51 @@ impl Engine {
             }
             Ok(Decision::Proceed) => {
                 report.allowed = true;
-                report.reasons.push(format!(
-                    "compare-and-swap holds; {} of {} changes used in the flap window",
-                    changes.len(),
-                    account.flap_limit.changes
-                ));
+                report.reasons.push(if intent.target.key().is_null() {
+                    "compare-and-swap holds; the kill switch is not subject to the flap limit"
+                        .into()
+                } else {
+                    format!(
+                        "compare-and-swap holds; {} of {} changes used in the flap window",
+                        changes.len(),
+                        account.flap_limit.changes
+                    )
+                });
             }
         }
-        let (signed, notes) = self.build_signed(&node, intent, &witness).await?;
-        report.reasons.extend(notes);
-        report.transaction_json = signed.transaction.to_legacy_json(&self.profile);
-        report.digest = signed.transaction.digest(&self.profile)?.to_string();
+        let built = match self.build_unsigned(intent, account, &view).await? {
+            Ok(built) => built,
+            Err(refusal) => {
+                report.allowed = false;
+                report.reasons.push(format!("refused: {}", refusal.reason));
+                report.refusal = Some((refusal.rule.to_string(), refusal.reason));
+                return Ok(());
+            }
+        };
+        report.reasons.extend(built.notes.iter().cloned());
+        report.reasons.push(format!(
+            "would send url {:?} and props {} ({})",
+            built.url,
+            super::describe_props(&built.props),
+            built.nodes
+        ));
+        // Never signed: the report and the node see only the unsigned transaction.
+        let unsigned = built.unsigned();
+        report.transaction_json = unsigned.transaction.to_legacy_json(&self.profile);
+        report.digest = unsigned.transaction.digest(&self.profile)?.to_string();
         if preflight {
-            let expected = hex::encode(signed.to_bytes(&self.profile)?);
-            let answer = match node.get_transaction_hex(&signed).await {
-                Ok(bytes) => hex::encode(bytes),
-                Err(error) => format!("error: {error}"),
+            let expected = hex::encode(unsigned.to_bytes(&self.profile)?);
+            let (matches, answer) = match self.preflight(&unsigned).await {
+                Ok(()) => (true, expected.clone()),
+                Err(error) => (false, format!("error: {error}")),
             };
-            report.reasons.push(if answer == expected {
-                "preflight: the node serializes the transaction to the same bytes".into()
+            report.reasons.push(if matches {
+                "preflight: a quorum of nodes serializes the unsigned transaction to the same bytes"
+                    .into()
             } else {
-                "preflight: the node's bytes DIFFER from ours (props layout?)".into()
+                format!("preflight FAILED: {answer}")
             });
-            report.preflight = Some((answer == expected, expected, answer));
+            report.preflight = Some((matches, expected, answer));
         }
         Ok(())
     }

@@ -1,43 +1,72 @@
-//! Requests left `Pending` by a crash or a lost answer: finish them against the chain instead
-//! of broadcasting blindly again.
+//! Requests left `Pending` by a crash, a lost answer or a slow chain: settle them against a
+//! quorum of nodes instead of broadcasting blindly again or forgetting them early.
+
+use std::time::Instant;
 
 use vwf_shared::SignedTransaction;
 
-use super::Engine;
+use super::{Engine, Subject, unix_now};
 use crate::error::Error;
-use crate::policy::Intent;
-use crate::store::Outcome;
+use crate::store::{Outcome, RequestRecord, RequestState};
 
 impl Engine {
-    /// Resolves a pending request. `Some(outcome)` when its transaction landed; `None` when it
-    /// can no longer land, so the request is decided afresh (the compare-and-swap then sees the
-    /// chain as it is).
-    pub(super) async fn reconcile(
+    /// Settles a pending request. `Some(outcome)` when its transaction landed; `None` when it
+    /// can no longer land (forgotten, so the request is decided afresh against the chain as it
+    /// is); `Err(Pending)` while neither is shown by a quorum: it still counts as a change.
+    pub(super) async fn resolve_pending(
         &self,
-        client: &str,
-        intent: &Intent,
-        signed_tx_json: &str,
+        subject: &Subject,
+        record: &RequestRecord,
+        deadline: Instant,
     ) -> Result<Option<Outcome>, Error> {
+        let RequestState::Pending {
+            signed_tx_json,
+            from_block,
+            ..
+        } = &record.state
+        else {
+            return Ok(None);
+        };
         let signed = SignedTransaction::from_legacy_json(signed_tx_json, &self.profile)?;
-        let tx_id = signed.transaction.id(&self.profile)?;
-        let node = self.nodes.first().await?;
-        let dgp = node.get_dynamic_global_properties().await?;
-        if dgp.time < signed.transaction.expiration {
-            // It may still land. Re-sending the same signed bytes is safe: the node's duplicate
-            // check makes it a no-op if the first copy arrived.
-            let outcome = node.rebroadcast_transaction(&signed).await?;
-            tracing::info!(%tx_id, ?outcome, "re-sent pending transaction");
+        let from_block = if *from_block > 0 {
+            *from_block
+        } else {
+            // A record written before `from_block` existed: look back over the lifetime.
+            self.lookback_start().await
+        };
+        let sent = if unix_now() < u64::from(signed.transaction.expiration.0) {
+            // It may still land. Re-sending the same signed bytes is safe: a node that has the
+            // first copy refuses the second as a duplicate.
+            self.send_everywhere(&signed).await
+        } else {
+            "not re-sent: past its expiration by the local clock".into()
+        };
+        let settlement = self.wait_settled(&signed, from_block, deadline).await;
+        match self
+            .conclude(subject, &signed, settlement, None, sent)
+            .await
+        {
+            Ok(outcome) => Ok(Some(outcome)),
+            Err(Error::Expired(_)) => Ok(None),
+            Err(error) => Err(error),
         }
-        match self.find_inclusion(&node, &signed).await? {
-            Some(block_num) => self
-                .applied(client, intent, tx_id, block_num, String::new())
-                .await
-                .map(Some),
-            None => {
-                let why = "pending transaction expired without inclusion; deciding afresh";
-                self.forget_expired(client, intent, &tx_id, why).await?;
-                Ok(None)
-            }
-        }
+    }
+
+    /// The block to scan from when a record does not say: the agreed head minus the
+    /// transaction lifetime in blocks.
+    async fn lookback_start(&self) -> u32 {
+        let heads = self
+            .nodes
+            .ask(|node| async move { node.get_dynamic_global_properties().await })
+            .await;
+        let lowest = heads
+            .iter()
+            .filter_map(|h| h.as_ref().ok())
+            .map(|h| h.head_block_number)
+            .min()
+            .unwrap_or(1);
+        lowest
+            .saturating_sub(self.build.expiration_seconds + 20)
+            .max(1)
     }
 }

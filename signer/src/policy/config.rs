@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use vwf_shared::PublicKey;
+use vwf_shared::{Asset, ChainProfile, PropsLayout, PublicKey};
 
-use super::{AccountPolicy, FlapLimit, NamedTarget, Permission};
+use super::{AccountPolicy, FlapLimit, NamedTarget, Permission, Pins};
 
 /// `[[account]]`: one witness account the signer may act for.
 #[derive(Clone, Debug, Deserialize)]
@@ -29,6 +29,29 @@ pub struct AccountConfig {
     /// `[[account.client]]`: which client identities may do what.
     #[serde(rename = "client")]
     pub clients: Vec<ClientConfig>,
+    /// The url every `witness_update` must send; any other agreed url is refused
+    /// (`pinned-value`). Unset: the url the nodes agree on is sent back unchanged.
+    #[serde(default)]
+    pub pinned_url: Option<String>,
+    /// Props every `witness_update` must send, field by field; unset fields are sent back as
+    /// the nodes agree on them.
+    #[serde(default)]
+    pub pinned_props: PinnedPropsConfig,
+}
+
+/// `pinned_props = { account_creation_fee = "0.100 VIT", maximum_block_size = 131072 }`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedPropsConfig {
+    /// E.g. "0.100 VIT", in the chain's core asset.
+    #[serde(default)]
+    pub account_creation_fee: Option<String>,
+    /// Bytes.
+    #[serde(default)]
+    pub maximum_block_size: Option<u32>,
+    /// Basis points; only on chains whose props have an interest rate.
+    #[serde(default)]
+    pub interest_rate: Option<u16>,
 }
 
 /// `[[account.target]]`: a named key.
@@ -72,7 +95,8 @@ impl Default for FlapLimitConfig {
 
 impl AccountConfig {
     /// Checks the section and builds the account's policy. Errors say which field and why.
-    pub fn build(&self, prefix: &str) -> Result<AccountPolicy, String> {
+    pub fn build(&self, profile: &ChainProfile) -> Result<AccountPolicy, String> {
+        let prefix = profile.address_prefix.as_str();
         let here = format!("account {:?}", self.name);
         vwf_shared::names::check_account_name(&self.name).map_err(|e| format!("{here}: {e}"))?;
         let mut targets: Vec<NamedTarget> = Vec::new();
@@ -130,7 +154,9 @@ impl AccountConfig {
         if clients.is_empty() {
             return Err(format!("{here}: no [[account.client]] is allowed anything"));
         }
+        let pins = self.pins(profile).map_err(|e| format!("{here}: {e}"))?;
         Ok(AccountPolicy {
+            pins,
             account: self.name.clone(),
             targets,
             allow_null_key: self.allow_null_key,
@@ -140,6 +166,33 @@ impl AccountConfig {
                 window_seconds: self.flap_limit.window_seconds,
             },
             clients,
+        })
+    }
+}
+
+impl AccountConfig {
+    fn pins(&self, profile: &ChainProfile) -> Result<Pins, String> {
+        if let Some(url) = &self.pinned_url {
+            vwf_shared::names::check_witness_url(url).map_err(|e| format!("pinned_url: {e}"))?;
+        }
+        let props = &self.pinned_props;
+        let account_creation_fee = props
+            .account_creation_fee
+            .as_deref()
+            .map(|fee| Asset::parse(fee, &profile.core_symbol))
+            .transpose()
+            .map_err(|e| format!("pinned_props.account_creation_fee: {e}"))?;
+        let has_rate = matches!(profile.props_layout, PropsLayout::WithInterestRate { .. });
+        if props.interest_rate.is_some() && !has_rate {
+            return Err(
+                "pinned_props.interest_rate: this chain's props have no interest rate".into(),
+            );
+        }
+        Ok(Pins {
+            url: self.pinned_url.clone(),
+            account_creation_fee,
+            maximum_block_size: props.maximum_block_size,
+            interest_rate: props.interest_rate,
         })
     }
 }

@@ -33,7 +33,11 @@ fn policy(allow_reenable: bool) -> Policy {
         "#
     );
     let config: AccountConfig = toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"));
-    Policy::new([config.build("VIT").unwrap_or_else(|e| panic!("{e}"))])
+    Policy::new([config
+        .build(&vwf_shared::ChainProfile::builtin(
+            vwf_shared::ProfileName::Vit,
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))])
 }
 
 fn intent(account: &str, target: &str, expected: &str) -> Intent {
@@ -96,8 +100,10 @@ fn decision_table() {
         ("CAS conflict", &strict, MONITOR, intent(w, NULL, PRIMARY), BACKUP, vec![], false, Err(Rule::CompareAndSwap)),
         ("re-enable refused by default", &strict, MONITOR, intent(w, BACKUP, NULL), NULL, vec![], false, Err(Rule::ReenableNotAllowed)),
         ("re-enable when allowed", &lenient, MONITOR, intent(w, BACKUP, NULL), NULL, vec![], false, Ok(Decision::Proceed)),
-        ("flap limit reached", &strict, MONITOR, intent(w, NULL, BACKUP), BACKUP, vec![9_500, 9_900], false, Err(Rule::FlapLimit)),
-        ("old changes fall out of the window", &strict, MONITOR, intent(w, NULL, BACKUP), BACKUP, vec![9_000, 9_900], false, Ok(Decision::Proceed)),
+        ("flap limit reached", &strict, MONITOR, intent(w, BACKUP, PRIMARY), PRIMARY, vec![9_500, 9_900], false, Err(Rule::FlapLimit)),
+        ("the kill switch is never refused by the flap limit", &strict, MONITOR, intent(w, NULL, BACKUP), BACKUP, vec![9_500, 9_900], false, Ok(Decision::Proceed)),
+        ("re-enabling stays under the flap limit", &lenient, MONITOR, intent(w, BACKUP, NULL), NULL, vec![9_500, 9_900], false, Err(Rule::FlapLimit)),
+        ("old changes fall out of the window", &strict, MONITOR, intent(w, BACKUP, PRIMARY), PRIMARY, vec![9_000, 9_900], false, Ok(Decision::Proceed)),
         ("flap limit does not block already-in-effect", &strict, MONITOR, intent(w, NULL, BACKUP), NULL, vec![9_500, 9_900], false, Ok(Decision::AlreadyInEffect)),
     ];
     for (name, policy, client, intent, on_chain, changes, audit, expected) in rows {
@@ -218,7 +224,12 @@ fn config_errors_name_the_problem() {
     ];
     for (toml, expected) in cases {
         let config: AccountConfig = toml::from_str(&toml).unwrap_or_else(|e| panic!("{e}"));
-        let error = config.build("VIT").err().unwrap_or_default();
+        let error = config
+            .build(&vwf_shared::ChainProfile::builtin(
+                vwf_shared::ProfileName::Vit,
+            ))
+            .err()
+            .unwrap_or_default();
         assert!(error.contains(expected), "{expected:?} not in {error:?}");
     }
     let unknown = toml::from_str::<AccountConfig>(&base("allow_everything = true"));

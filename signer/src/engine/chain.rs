@@ -1,0 +1,261 @@
+//! What the engine reads from and sends to the nodes, each decided by a quorum: the witness and
+//! head, the TaPoS block, the pre-flight bytes, and whether a transaction is in a block.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vwf_shared::rpc::{NodeClient, Rebroadcast, RpcError};
+use vwf_shared::{BlockId, SignedTransaction, TimePointSec};
+
+use super::{Engine, errors_of, unix_now};
+use crate::config::TaposSource;
+use crate::error::Error;
+use crate::quorum::{AgreedView, NodeReading, WitnessFacts, agree, agreed_value};
+
+/// How often a broadcast transaction is looked for while it may still land.
+const SETTLE_POLL: Duration = Duration::from_millis(1000);
+
+/// Where a broadcast transaction stands, as a quorum of nodes sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Settlement {
+    /// A quorum finds it in this block.
+    Included {
+        /// The block.
+        block_num: u32,
+        /// How the nodes agreed.
+        nodes: String,
+    },
+    /// The local clock is past its expiration and a quorum scanned every block it could be in
+    /// without finding it: it can never land.
+    Expired {
+        /// How the nodes agreed.
+        nodes: String,
+    },
+    /// Neither yet (or the nodes disagree): it may still land.
+    Unknown(String),
+}
+
+/// One node's scan for a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scan {
+    /// In this block.
+    Included(u32),
+    /// Every block that could hold it was scanned: it is not in this node's chain.
+    Absent,
+    /// This node's head has not passed the expiration yet.
+    StillPossible,
+}
+
+impl Engine {
+    /// The witness and head as a quorum of fresh nodes agree.
+    pub(super) async fn agreed_view(&self, account: &str) -> Result<AgreedView, Error> {
+        let readings = self
+            .nodes
+            .ask(|node| async move { read(&node, account).await })
+            .await;
+        agree(
+            &readings,
+            self.nodes.quorum(),
+            self.nodes.max_skew_seconds(),
+            unix_now(),
+        )
+        .map_err(|why| Error::NoQuorum(format!("{account}: {why}")))
+    }
+
+    /// The TaPoS block (its number and id) a quorum agrees on.
+    pub(super) async fn agreed_tapos(&self, view: &AgreedView) -> Result<(u32, BlockId), Error> {
+        let num = match self.build.tapos {
+            TaposSource::Head => view.head_block,
+            TaposSource::LastIrreversible => view.last_irreversible,
+        };
+        let ids = self
+            .nodes
+            .ask(|node| async move { node.block_id(num).await })
+            .await;
+        match agreed_value(&ids, self.nodes.quorum()) {
+            Some(id) => Ok((num, id)),
+            None => Err(Error::NoQuorum(format!(
+                "no {} nodes agree on the id of TaPoS block {num}: {}",
+                self.nodes.quorum(),
+                errors_of(&ids)
+            ))),
+        }
+    }
+
+    /// SPEC §7.6: a quorum of nodes must serialize the *unsigned* transaction to exactly our
+    /// bytes. The node never sees a signature before the broadcast.
+    pub(super) async fn preflight(&self, unsigned: &SignedTransaction) -> Result<(), Error> {
+        debug_assert!(unsigned.signatures.is_empty());
+        let ours = unsigned.to_bytes(&self.profile)?;
+        let answers = self
+            .nodes
+            .ask(|node| async move { node.get_transaction_hex(unsigned).await })
+            .await;
+        let same = answers
+            .iter()
+            .filter(|a| a.as_ref().is_ok_and(|b| *b == ours))
+            .count();
+        if same >= self.nodes.quorum() {
+            return Ok(());
+        }
+        let detail: Vec<String> = answers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match a {
+                Ok(bytes) if *bytes == ours => format!("node {i}: same bytes"),
+                Ok(bytes) => format!(
+                    "node {i}: DIFFERENT bytes (ours {}, node {})",
+                    ours.len(),
+                    bytes.len()
+                ),
+                Err(e) => format!("node {i} failed: {e}"),
+            })
+            .collect();
+        Err(Error::Preflight(format!(
+            "{same} node(s) serialize the transaction to our bytes, quorum is {} ({}); \
+             if nodes differ, check [chain] profile and props_interest_rate_field",
+            self.nodes.quorum(),
+            detail.join("; ")
+        )))
+    }
+
+    /// Sends the same signed bytes to every node (a node that already has them refuses the
+    /// copy as a duplicate: never applied twice). Returns a summary for the audit line.
+    pub(super) async fn send_everywhere(&self, signed: &SignedTransaction) -> String {
+        let answers = self
+            .nodes
+            .ask(|node| async move { node.rebroadcast_transaction(signed).await })
+            .await;
+        let parts: Vec<String> = answers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match a {
+                Ok(Rebroadcast::Accepted) => format!("node {i} accepted"),
+                Ok(Rebroadcast::AlreadyKnown) => format!("node {i} already had it"),
+                Err(e) => format!("node {i} failed: {e}"),
+            })
+            .collect();
+        format!("broadcast: {}", parts.join("; "))
+    }
+
+    /// Looks for the transaction until a quorum settles it or `deadline` (or, by the local
+    /// clock, well past its expiration) is reached.
+    pub(super) async fn wait_settled(
+        &self,
+        signed: &SignedTransaction,
+        from_block: u32,
+        deadline: Instant,
+    ) -> Settlement {
+        let expiration = u64::from(signed.transaction.expiration.0);
+        let give_up_at = expiration + 2 * self.nodes.max_skew_seconds();
+        loop {
+            let settlement = self.settle_once(signed, from_block).await;
+            if !matches!(settlement, Settlement::Unknown(_))
+                || Instant::now() + SETTLE_POLL >= deadline
+                || unix_now() > give_up_at
+            {
+                return settlement;
+            }
+            tokio::time::sleep(SETTLE_POLL).await;
+        }
+    }
+
+    /// One round: every node scans the blocks the transaction could be in.
+    pub(super) async fn settle_once(
+        &self,
+        signed: &SignedTransaction,
+        from_block: u32,
+    ) -> Settlement {
+        let tx_id = match signed.transaction.id(&self.profile) {
+            Ok(id) => id,
+            Err(e) => return Settlement::Unknown(e.to_string()),
+        };
+        let expiration = signed.transaction.expiration;
+        let tx_id = tx_id.as_str();
+        let scans = self
+            .nodes
+            .ask(|node| async move { scan(&node, tx_id, from_block, expiration).await })
+            .await;
+        let quorum = self.nodes.quorum();
+        let included: Vec<Result<u32, String>> = scans
+            .iter()
+            .map(|s| match s {
+                Ok(Scan::Included(num)) => Ok(*num),
+                Ok(other) => Err(format!("{other:?}")),
+                Err(e) => Err(e.clone()),
+            })
+            .collect();
+        let summary = |what: &str, count: usize| {
+            format!("{count} of {} nodes {what} (quorum {quorum})", scans.len())
+        };
+        if let Some(block_num) = agreed_value(&included, quorum) {
+            let count = included
+                .iter()
+                .filter(|n| n.as_ref().is_ok_and(|n| *n == block_num))
+                .count();
+            return Settlement::Included {
+                block_num,
+                nodes: summary(&format!("find it in block {block_num}"), count),
+            };
+        }
+        let absent = scans
+            .iter()
+            .filter(|s| matches!(s, Ok(Scan::Absent)))
+            .count();
+        if absent >= quorum && unix_now() > u64::from(expiration.0) {
+            return Settlement::Expired {
+                nodes: summary("scanned past its expiration without finding it", absent),
+            };
+        }
+        let parts: Vec<String> = scans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match s {
+                Ok(Scan::Included(num)) => format!("node {i}: in block {num}"),
+                Ok(Scan::Absent) => format!("node {i}: not in any block up to its expiration"),
+                Ok(Scan::StillPossible) => format!("node {i}: not yet in a block"),
+                Err(e) => format!("node {i}: {e}"),
+            })
+            .collect();
+        Settlement::Unknown(parts.join("; "))
+    }
+}
+
+/// One node's reading of the witness and the head.
+async fn read(node: &Arc<NodeClient>, account: &str) -> Result<NodeReading, RpcError> {
+    let dgp = node.get_dynamic_global_properties().await?;
+    let witness = node.get_witness_by_account(account).await?;
+    Ok(NodeReading {
+        witness: WitnessFacts {
+            signing_key: witness.signing_key,
+            url: witness.url,
+            props: witness.props,
+        },
+        head_block: dgp.head_block_number,
+        head_time: dgp.time.0,
+        last_irreversible: dgp.last_irreversible_block_num,
+    })
+}
+
+/// Scans one node's blocks from `from_block` for `tx_id`. A transaction can be in a block only
+/// if the block before it is not later than its expiration (steemd checks the expiration
+/// against the head time before the block), so once a scanned block is later than the
+/// expiration, every block that could hold it has been seen.
+async fn scan(
+    node: &Arc<NodeClient>,
+    tx_id: &str,
+    from_block: u32,
+    expiration: TimePointSec,
+) -> Result<Scan, RpcError> {
+    let head = node.get_dynamic_global_properties().await?;
+    for num in from_block.max(1)..=head.head_block_number {
+        let block = node.get_block(num).await?;
+        if block.transaction_ids.iter().any(|id| id == tx_id) {
+            return Ok(Scan::Included(num));
+        }
+        if block.timestamp > expiration {
+            return Ok(Scan::Absent);
+        }
+    }
+    Ok(Scan::StillPossible)
+}
