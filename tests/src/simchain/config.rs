@@ -25,7 +25,7 @@ const KNOWN_PREFIXES: [&str; 2] = ["VIT", "STM"];
 
 /// `vwf-simchain`: a simulated Steem-family node for tests and the demo.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = crate::simchain::control::FAULTS_HELP)]
 pub struct Cli {
     /// Number of JSON-RPC ports serving the same chain state.
     #[arg(long, default_value_t = 1)]

@@ -2,10 +2,37 @@
 //!
 //! | request | body | answer |
 //! |---|---|---|
-//! | `GET /status` | | head, witnesses, servers, nodes with their faults, schedule |
+//! | `GET /status` | | head, witnesses, servers, nodes with their faults, request counts and `signed_requests` (requests carrying a signed transaction), schedule |
 //! | `GET /history` | | blocks, misses (with the block that made them visible), applied updates |
 //! | `POST /servers/{name}` | `{"up":bool}` | the server |
-//! | `POST /nodes/{index}` | any subset of the [`NodeFaults`] fields | the node's faults |
+//! | `POST /nodes/{index}` | any subset of the fault fields below | the node's faults |
+//!
+//! Node faults ([`NodeFaults`]; all off by default, a field left out keeps its value, unknown
+//! fields and wrong types are refused with 400). "Witness reads" are `get_witness_by_account`
+//! in every style the profile serves (`call`, bare name, `database_api.*`, `condenser_api.*`);
+//! broadcasts are `broadcast_transaction` and `broadcast_transaction_synchronous`.
+//!
+//! | field | value | effect |
+//! |---|---|---|
+//! | `latency_ms` | integer ≥ 0 | delay before every answer, in ms |
+//! | `error_rate` | number 0..1 | probability of answering HTTP 500 or a JSON-RPC error |
+//! | `frozen` | bool | serve the head and witnesses as they were when set |
+//! | `refuse` | bool | close the port (connection refused; open connections dropped) |
+//! | `wrong_chain_id` | bool | `get_config` reports another chain id |
+//! | `lie_total_missed` | integer or null | added to `total_missed` in witness reads (floor 0) |
+//! | `lie_signing_key` | public key or null | witness reads report this `signing_key`; must parse as a key of the chain's prefix (the null key too) |
+//! | `lie_url` | string or null | witness reads report this `url` |
+//! | `lie_account_creation_fee` | string or null | witness reads report this `props.account_creation_fee`, verbatim (e.g. `"1000000.000 VIT"`) |
+//! | `head_time_shift_seconds` | integer | added to `time` (head block time) of `get_dynamic_global_properties`; 0 off, negative allowed |
+//! | `drop_broadcasts` | counter | next N broadcasts: checked, never pushed; async answers success, sync answers `expired` once the head passes the expiration |
+//! | `broadcast_then_502` | counter | next N broadcasts: pushed as usual, answered HTTP 502 Bad Gateway with a text body at once (whatever the push's outcome) |
+//! | `answer_expired` | counter | next N broadcasts: pushed as usual; sync answers at once `{"id", "block_num":0, "trx_num":0, "expired":true}`, async answers success |
+//! | `fake_broadcast` | `"same-id"`, `"other-id"` or null | every broadcast: checked (invalid ones get their error), never pushed; async answers success, sync answers at once `{"id", "block_num":head+1, "trx_num":0, "expired":false}` with the real id or another 40-hex id |
+//!
+//! A counter is a non-negative integer (u32) counted down by one per broadcast call of either
+//! method, valid transaction or not. One broadcast takes at most one broadcast fault, in this
+//! order: `drop_broadcasts`, `broadcast_then_502`, `answer_expired`, then `fake_broadcast`.
+//! `vwf-simchain --help` prints the same list ([`FAULTS_HELP`]).
 
 use std::sync::Arc;
 
@@ -14,9 +41,32 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
-use vwf_shared::TimePointSec;
+use vwf_shared::{PublicKey, TimePointSec};
 
-use crate::simchain::sim::{NodeFaults, Sim};
+use crate::simchain::sim::{FAKE_OTHER_ID, FAKE_SAME_ID, NodeFaults, Sim};
+
+/// The node faults, for `vwf-simchain --help` (the module documentation has the full table).
+pub const FAULTS_HELP: &str = "\
+Control API (printed on the ports line): GET /status, GET /history,
+POST /servers/{name} {\"up\":bool}, POST /nodes/{index} {fault fields...}.
+Node faults (all off by default; JSON null clears an optional one):
+  latency_ms                integer   delay before every answer, in ms
+  error_rate                0..1      probability of an HTTP 500 or a JSON-RPC error
+  frozen                    bool      serve the head and witnesses as they were when set
+  refuse                    bool      close the port
+  wrong_chain_id            bool      get_config reports another chain id
+  lie_total_missed          integer   added to total_missed in witness reads
+  lie_signing_key           key       witness reads report this signing_key (chain's prefix)
+  lie_url                   string    witness reads report this url
+  lie_account_creation_fee  string    witness reads report this props.account_creation_fee
+  head_time_shift_seconds   integer   added to get_dynamic_global_properties time
+  drop_broadcasts           counter   next N broadcasts checked, never pushed
+  broadcast_then_502        counter   next N broadcasts pushed, answered HTTP 502 at once
+  answer_expired            counter   next N broadcasts pushed; synchronous answers expired at once
+  fake_broadcast            same-id|other-id  broadcasts never pushed; synchronous answers
+                                      included in head+1 with the real id or another id
+A broadcast takes at most one of drop_broadcasts, broadcast_then_502, answer_expired,
+fake_broadcast, in that order. Details: tests/src/simchain/control.rs.";
 
 #[derive(Clone)]
 struct Ctx {
@@ -80,7 +130,7 @@ async fn status(State(ctx): State<Ctx>) -> Json<Value> {
         .node_urls
         .iter()
         .enumerate()
-        .map(|(i, url)| json!({"index": i, "url": url, "faults": ctx.sim.faults(i), "requests": ctx.sim.requests(i)}))
+        .map(|(i, url)| json!({"index": i, "url": url, "faults": ctx.sim.faults(i), "requests": ctx.sim.requests(i), "signed_requests": ctx.sim.signed_requests(i)}))
         .collect();
     Json(json!({
         "head": head_json,
@@ -137,18 +187,35 @@ async fn set_node(State(ctx): State<Ctx>, Path(index): Path<usize>, body: Json<V
             Json(json!({"error": format!("no node {index}")})),
         );
     }
+    let prefix = ctx.sim.chain().profile.address_prefix.clone();
     let mut faults = ctx.sim.faults(index);
-    if let Err(why) = apply(&mut faults, changes) {
+    if let Err(why) = apply(&mut faults, changes, &prefix) {
         return bad(&why);
     }
     ctx.sim.set_faults(index, faults.clone());
     (StatusCode::OK, Json(json!(faults)))
 }
 
-/// Applies the given fields; unknown fields and wrong types are refused.
-fn apply(faults: &mut NodeFaults, changes: &Map<String, Value>) -> Result<(), String> {
+/// Applies the given fields; unknown fields and wrong types are refused. `prefix` is the chain's
+/// public key prefix (`lie_signing_key` must parse with it).
+fn apply(
+    faults: &mut NodeFaults,
+    changes: &Map<String, Value>,
+    prefix: &str,
+) -> Result<(), String> {
     for (key, value) in changes {
         let wrong = || format!("{key}: wrong type {value}");
+        let counter = || {
+            value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(wrong)
+        };
+        let text = || match value {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s.clone())),
+            _ => Err(wrong()),
+        };
         match key.as_str() {
             "latency_ms" => faults.latency_ms = value.as_u64().ok_or_else(wrong)?,
             "error_rate" => {
@@ -161,15 +228,40 @@ fn apply(faults: &mut NodeFaults, changes: &Map<String, Value>) -> Result<(), St
             "frozen" => faults.frozen = value.as_bool().ok_or_else(wrong)?,
             "refuse" => faults.refuse = value.as_bool().ok_or_else(wrong)?,
             "wrong_chain_id" => faults.wrong_chain_id = value.as_bool().ok_or_else(wrong)?,
-            "drop_broadcasts" => {
-                let n = value.as_u64().ok_or_else(wrong)?;
-                faults.drop_broadcasts = u32::try_from(n).map_err(|_| wrong())?;
-            }
+            "drop_broadcasts" => faults.drop_broadcasts = counter()?,
+            "broadcast_then_502" => faults.broadcast_then_502 = counter()?,
+            "answer_expired" => faults.answer_expired = counter()?,
             "lie_total_missed" => {
                 faults.lie_total_missed = match value {
                     Value::Null => None,
                     v => Some(v.as_i64().ok_or_else(wrong)?),
                 }
+            }
+            "lie_signing_key" => {
+                let lie = text()?;
+                if let Some(k) = &lie {
+                    PublicKey::parse(k, prefix).map_err(|e| {
+                        format!("lie_signing_key: {k:?} is not a {prefix} public key: {e}")
+                    })?;
+                }
+                faults.lie_signing_key = lie;
+            }
+            "lie_url" => faults.lie_url = text()?,
+            "lie_account_creation_fee" => faults.lie_account_creation_fee = text()?,
+            "head_time_shift_seconds" => {
+                faults.head_time_shift_seconds = value.as_i64().ok_or_else(wrong)?;
+            }
+            "fake_broadcast" => {
+                let mode = text()?;
+                if let Some(m) = mode.as_deref()
+                    && m != FAKE_SAME_ID
+                    && m != FAKE_OTHER_ID
+                {
+                    return Err(format!(
+                        "fake_broadcast must be {FAKE_SAME_ID:?}, {FAKE_OTHER_ID:?} or null, not {m:?}"
+                    ));
+                }
+                faults.fake_broadcast = mode;
             }
             _ => return Err(format!("unknown fault {key:?}")),
         }
@@ -179,4 +271,107 @@ fn apply(faults: &mut NodeFaults, changes: &Map<String, Value>) -> Result<(), St
 
 fn bad(why: &str) -> Answer {
     (StatusCode::BAD_REQUEST, Json(json!({"error": why})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changes(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn new_faults_are_set_and_cleared() -> anyhow::Result<()> {
+        let null_key = PublicKey::NULL.to_string_with_prefix("VIT");
+        let other_key = crate::tx::test_public_key(3)?.to_string_with_prefix("STM");
+        let mut faults = NodeFaults::default();
+        let set = json!({
+            "lie_signing_key": null_key,
+            "lie_url": "https://liar.invalid",
+            "lie_account_creation_fee": "1000000.000 VIT",
+            "head_time_shift_seconds": -90,
+            "fake_broadcast": "other-id",
+            "broadcast_then_502": 2,
+            "answer_expired": 3,
+        });
+        assert_eq!(apply(&mut faults, &changes(set), "VIT"), Ok(()));
+        assert_eq!(faults.lie_signing_key.as_deref(), Some(null_key.as_str()));
+        assert_eq!(faults.lie_url.as_deref(), Some("https://liar.invalid"));
+        assert_eq!(
+            faults.lie_account_creation_fee.as_deref(),
+            Some("1000000.000 VIT")
+        );
+        assert_eq!(faults.head_time_shift_seconds, -90);
+        assert_eq!(faults.fake_broadcast.as_deref(), Some("other-id"));
+        assert_eq!((faults.broadcast_then_502, faults.answer_expired), (2, 3));
+        let stm = json!({"lie_signing_key": other_key, "fake_broadcast": "same-id"});
+        assert_eq!(apply(&mut faults, &changes(stm), "STM"), Ok(()));
+        assert_eq!(faults.lie_signing_key.as_deref(), Some(other_key.as_str()));
+        assert_eq!(faults.fake_broadcast.as_deref(), Some("same-id"));
+        let clear = json!({
+            "lie_signing_key": null, "lie_url": null, "lie_account_creation_fee": null,
+            "head_time_shift_seconds": 0, "fake_broadcast": null,
+            "broadcast_then_502": 0, "answer_expired": 0,
+        });
+        assert_eq!(apply(&mut faults, &changes(clear), "STM"), Ok(()));
+        assert_eq!(faults, NodeFaults::default());
+        Ok(())
+    }
+
+    #[test]
+    fn bad_fault_values_are_refused() -> anyhow::Result<()> {
+        let stm_key = crate::tx::test_public_key(3)?.to_string_with_prefix("STM");
+        let refused = [
+            json!({"lie_signing_key": stm_key}),
+            json!({"lie_signing_key": "VIT1111111111111111111111111111111114T1Anx"}),
+            json!({"lie_signing_key": "not a key"}),
+            json!({"lie_signing_key": 5}),
+            json!({"lie_url": true}),
+            json!({"lie_account_creation_fee": 1000}),
+            json!({"head_time_shift_seconds": "10"}),
+            json!({"head_time_shift_seconds": 1.5}),
+            json!({"fake_broadcast": "maybe"}),
+            json!({"fake_broadcast": true}),
+            json!({"broadcast_then_502": -1}),
+            json!({"broadcast_then_502": 4_294_967_296u64}),
+            json!({"answer_expired": "1"}),
+        ];
+        for body in refused {
+            let mut faults = NodeFaults::default();
+            assert!(
+                apply(&mut faults, &changes(body.clone()), "VIT").is_err(),
+                "{body}"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_fault_field_is_settable_and_documented() {
+        let all = changes(json!(NodeFaults::default()));
+        assert_eq!(all.len(), 14);
+        let mut faults = NodeFaults {
+            latency_ms: 5,
+            lie_url: Some("x".into()),
+            ..NodeFaults::default()
+        };
+        assert_eq!(apply(&mut faults, &all, "VIT"), Ok(()));
+        assert_eq!(
+            faults,
+            NodeFaults::default(),
+            "the serialised form applies back"
+        );
+        let module_doc = include_str!("control.rs");
+        for field in all.keys() {
+            assert!(
+                FAULTS_HELP.contains(field.as_str()),
+                "{field} missing from FAULTS_HELP"
+            );
+            assert!(
+                module_doc.contains(&format!("//! | `{field}` |")),
+                "{field} missing from the module's fault table"
+            );
+        }
+    }
 }

@@ -64,16 +64,19 @@ pub fn get_config(chain: &ChainState, faults: &NodeFaults) -> Value {
     Value::Object(out)
 }
 
-/// `get_dynamic_global_properties`.
-pub fn get_dynamic_global_properties(chain: &ChainState) -> Value {
+/// `get_dynamic_global_properties`; `time` is moved by `head_time_shift_seconds` (clamped to
+/// the representable range).
+pub fn get_dynamic_global_properties(chain: &ChainState, faults: &NodeFaults) -> Value {
     let head = chain.head();
+    let shifted = i64::from(head.time_sec()).saturating_add(faults.head_time_shift_seconds);
+    let head_time = u32::try_from(shifted.max(0)).unwrap_or(u32::MAX);
     let core = chain.profile.core_symbol.json_name();
     let filled = chain.recent_slots_filled();
     json!({
         "id": 0,
         "head_block_number": head.num,
         "head_block_id": head.id.to_string(),
-        "time": time(head.time_sec()),
+        "time": time(head_time),
         "current_witness": head.witness,
         "total_pow": 0,
         "num_pow_witnesses": 0,
@@ -90,12 +93,15 @@ pub fn get_dynamic_global_properties(chain: &ChainState) -> Value {
     })
 }
 
-/// The props object in the profile's layout.
-fn props(chain: &ChainState, witness: &Witness) -> Value {
+/// The props object in the profile's layout; `fee` replaces the account creation fee.
+fn props(chain: &ChainState, witness: &Witness, fee: Option<&str>) -> Value {
     let mut out = Map::new();
     out.insert(
         "account_creation_fee".into(),
-        json!(witness.props.account_creation_fee.to_string()),
+        json!(fee.map_or_else(
+            || witness.props.account_creation_fee.to_string(),
+            str::to_owned
+        )),
     );
     out.insert(
         "maximum_block_size".into(),
@@ -110,9 +116,10 @@ fn props(chain: &ChainState, witness: &Witness) -> Value {
     Value::Object(out)
 }
 
-/// `get_witness_by_account [name]`: the witness object, `null` when unknown. `lie` is added to
-/// `total_missed` (a lying node).
-pub fn get_witness_by_account(chain: &ChainState, args: &[Value], lie: Option<i64>) -> Value {
+/// `get_witness_by_account [name]`: the witness object, `null` when unknown. A lying node
+/// (`faults.lie_*`) adds to `total_missed` and replaces `signing_key`, `url` and
+/// `props.account_creation_fee`.
+pub fn get_witness_by_account(chain: &ChainState, args: &[Value], faults: &NodeFaults) -> Value {
     let Some(w) = args
         .first()
         .and_then(Value::as_str)
@@ -120,12 +127,19 @@ pub fn get_witness_by_account(chain: &ChainState, args: &[Value], lie: Option<i6
     else {
         return Value::Null;
     };
-    let total_missed = (i64::from(w.total_missed) + lie.unwrap_or(0)).max(0);
+    let total_missed = i64::from(w.total_missed)
+        .saturating_add(faults.lie_total_missed.unwrap_or(0))
+        .max(0);
+    let signing_key = faults
+        .lie_signing_key
+        .clone()
+        .unwrap_or_else(|| key(&chain.profile, &w.signing_key));
+    let url = faults.lie_url.as_deref().unwrap_or(&w.url);
     json!({
         "id": w.id,
         "owner": w.name,
         "created": time(chain.blocks[0].time_sec()),
-        "url": w.url,
+        "url": url,
         "votes": (1_000_000_000_000u64 - u64::from(w.id)).to_string(),
         "virtual_last_update": "0",
         "virtual_position": "0",
@@ -134,8 +148,8 @@ pub fn get_witness_by_account(chain: &ChainState, args: &[Value], lie: Option<i6
         "last_aslot": w.last_aslot,
         "last_confirmed_block_num": w.last_confirmed_block_num,
         "pow_worker": 0,
-        "signing_key": key(&chain.profile, &w.signing_key),
-        "props": props(chain, w),
+        "signing_key": signing_key,
+        "props": props(chain, w, faults.lie_account_creation_fee.as_deref()),
         "last_work": "0000000000000000000000000000000000000000000000000000000000000000",
         "running_version": "0.19.5",
         "hardfork_version_vote": "0.19.0",

@@ -54,7 +54,14 @@ async fn answer(State(ctx): State<NodeCtx>, body: Bytes) -> Response {
         ));
         return axum::Json(rpc::envelope(legacy, id, Err(err))).into_response();
     }
-    axum::Json(rpc::handle(&ctx.sim, ctx.index, &body).await).into_response()
+    match rpc::handle(&ctx.sim, ctx.index, &body).await {
+        rpc::Reply::Json(answer) => axum::Json(answer).into_response(),
+        rpc::Reply::BadGateway => (
+            StatusCode::BAD_GATEWAY,
+            "502 Bad Gateway: the upstream node's answer was lost (simulated broadcast_then_502)",
+        )
+            .into_response(),
+    }
 }
 
 /// Serves node `index` on `listener` until `shutdown` turns true; closes and re-binds the port

@@ -8,7 +8,13 @@ use tokio::sync::watch;
 
 use crate::simchain::chain::ChainState;
 
-/// Fault settings of one JSON-RPC node; the chain state itself is shared.
+/// `fake_broadcast` value: answer with the transaction's real id.
+pub const FAKE_SAME_ID: &str = "same-id";
+/// `fake_broadcast` value: answer with another id.
+pub const FAKE_OTHER_ID: &str = "other-id";
+
+/// Fault settings of one JSON-RPC node; the chain state itself is shared. The control API
+/// (`POST /nodes/{index}`, see [`crate::simchain::control`]) takes the same field names.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct NodeFaults {
     /// Delay before every answer, in milliseconds.
@@ -19,8 +25,17 @@ pub struct NodeFaults {
     pub frozen: bool,
     /// Refuse connections (the port is closed, open connections are dropped).
     pub refuse: bool,
-    /// Added to `total_missed` in `get_witness_by_account` answers.
+    /// Added to `total_missed` in witness reads (`get_witness_by_account`), floor 0.
     pub lie_total_missed: Option<i64>,
+    /// Witness reads report this as `signing_key` (a public key of the chain's prefix).
+    pub lie_signing_key: Option<String>,
+    /// Witness reads report this as `url`.
+    pub lie_url: Option<String>,
+    /// Witness reads report this, verbatim, as `props.account_creation_fee`.
+    pub lie_account_creation_fee: Option<String>,
+    /// Seconds added to `time` (the head block time) in `get_dynamic_global_properties`;
+    /// 0 is off, negative allowed.
+    pub head_time_shift_seconds: i64,
     /// `get_config` reports another chain id.
     pub wrong_chain_id: bool,
     /// Drop the next this many broadcasts: the transaction is checked as usual but never enters
@@ -28,6 +43,37 @@ pub struct NodeFaults {
     /// `broadcast_transaction_synchronous` answers `expired` once the head passes its
     /// expiration (a broadcast lost between the node and the block producer).
     pub drop_broadcasts: u32,
+    /// The next this many broadcasts are pushed as usual, but the HTTP answer is a
+    /// 502 Bad Gateway with a text body (a proxy that lost the node's answer); the synchronous
+    /// method answers at once, without waiting for inclusion.
+    pub broadcast_then_502: u32,
+    /// The next this many broadcasts are pushed as usual, but
+    /// `broadcast_transaction_synchronous` answers at once `expired: true` (block 0);
+    /// `broadcast_transaction` answers success as usual.
+    pub answer_expired: u32,
+    /// [`FAKE_SAME_ID`] or [`FAKE_OTHER_ID`]: every broadcast is checked as usual but never
+    /// pushed; `broadcast_transaction` answers success and `broadcast_transaction_synchronous`
+    /// answers at once "included in head + 1 at position 0" with the transaction's real id or
+    /// another 40-hex id.
+    pub fake_broadcast: Option<String>,
+}
+
+/// What a node does with one broadcast (see [`Sim::take_broadcast_fault`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BroadcastFault {
+    /// Push and answer as usual.
+    None,
+    /// `drop_broadcasts`: check, never push.
+    Drop,
+    /// `broadcast_then_502`: push, answer HTTP 502.
+    BadGateway,
+    /// `answer_expired`: push, answer `expired` at once.
+    AnswerExpired,
+    /// `fake_broadcast`: check, never push, answer success; `other_id` for "other-id".
+    Fake {
+        /// Answer another id than the transaction's.
+        other_id: bool,
+    },
 }
 
 /// One JSON-RPC node.
@@ -43,6 +89,9 @@ pub struct Node {
     pub refuse: watch::Sender<bool>,
     /// JSON-RPC requests received (for the bench's calls-per-block figure).
     pub requests: AtomicU64,
+    /// Requests that carried a transaction with at least one signature (a dry run must send
+    /// none).
+    pub signed_requests: AtomicU64,
 }
 
 /// The simulator shared by the producer, the nodes and the control API.
@@ -66,6 +115,7 @@ impl Sim {
                 snapshot: Mutex::new(None),
                 refuse: watch::Sender::new(false),
                 requests: AtomicU64::new(0),
+                signed_requests: AtomicU64::new(0),
             })
             .collect();
         Arc::new(Sim {
@@ -96,6 +146,20 @@ impl Sim {
         }
     }
 
+    /// Counts a request to node `index` that carried a signed transaction.
+    pub fn count_signed_request(&self, index: usize) {
+        if let Some(node) = self.nodes.get(index) {
+            node.signed_requests.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Requests carrying a signed transaction that node `index` has received.
+    pub fn signed_requests(&self, index: usize) -> u64 {
+        self.nodes
+            .get(index)
+            .map_or(0, |n| n.signed_requests.load(Ordering::Relaxed))
+    }
+
     /// Requests node `index` has received.
     pub fn requests(&self, index: usize) -> u64 {
         self.nodes
@@ -115,18 +179,30 @@ impl Sim {
         }
     }
 
-    /// Takes one of node `index`'s dropped broadcasts: true (and one fewer left) if the next
-    /// broadcast must be dropped.
-    pub fn take_dropped_broadcast(&self, index: usize) -> bool {
+    /// Decides what node `index` does with its next broadcast (either method), counting down
+    /// the counter it takes. At most one fault applies, in this order: `drop_broadcasts`,
+    /// `broadcast_then_502`, `answer_expired`, then `fake_broadcast` (which is not a counter).
+    pub fn take_broadcast_fault(&self, index: usize) -> BroadcastFault {
         let Some(node) = self.nodes.get(index) else {
-            return false;
+            return BroadcastFault::None;
         };
         let mut faults = lock(&node.faults);
-        if faults.drop_broadcasts == 0 {
-            return false;
+        let faults = &mut *faults;
+        for (counter, fault) in [
+            (&mut faults.drop_broadcasts, BroadcastFault::Drop),
+            (&mut faults.broadcast_then_502, BroadcastFault::BadGateway),
+            (&mut faults.answer_expired, BroadcastFault::AnswerExpired),
+        ] {
+            if *counter > 0 {
+                *counter -= 1;
+                return fault;
+            }
         }
-        faults.drop_broadcasts -= 1;
-        true
+        match faults.fake_broadcast.as_deref() {
+            Some(FAKE_SAME_ID) => BroadcastFault::Fake { other_id: false },
+            Some(FAKE_OTHER_ID) => BroadcastFault::Fake { other_id: true },
+            _ => BroadcastFault::None,
+        }
     }
 
     /// Replaces node `index`'s faults; taking a snapshot when `frozen` becomes set.
