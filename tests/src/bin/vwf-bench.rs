@@ -8,8 +8,9 @@
 //! - `signer ms`: the monitor's SetSigningKey call, from `event="send"` to the applied answer;
 //!   and for the run: JSON-RPC calls per node per block interval, peak RSS of each daemon.
 //!
-//! Usage: `cargo run --release -p vwf-tests --bin vwf-bench -- [RUNS] [BLOCK_MS] [THRESHOLD]`
-//! (defaults 5, 300, 2).
+//! Usage: `cargo run --release -p vwf-tests --bin vwf-bench -- [RUNS] [BLOCK_MS] [THRESHOLD]
+//! [SIGNER_NODES]` (defaults 5, 300, 2, 3). The monitor always polls 3 nodes with quorum 2; the
+//! signer reads from the first SIGNER_NODES of them with a majority quorum (1 or 3 to compare).
 
 use std::time::{Duration, Instant};
 
@@ -46,21 +47,27 @@ async fn main() -> anyhow::Result<()> {
         .skip(1)
         .map(|a| {
             a.parse()
-                .context("arguments are numbers: RUNS BLOCK_MS THRESHOLD")
+                .context("arguments are numbers: RUNS BLOCK_MS THRESHOLD SIGNER_NODES")
         })
         .collect::<anyhow::Result<_>>()?;
     let runs = args.first().copied().unwrap_or(5);
     let block_ms = args.get(1).copied().unwrap_or(300);
     let threshold = u32::try_from(args.get(2).copied().unwrap_or(2))?;
+    let signer_nodes = usize::try_from(args.get(3).copied().unwrap_or(3))?;
+    if !(1..=3).contains(&signer_nodes) {
+        bail!("SIGNER_NODES must be 1, 2 or 3");
+    }
     println!(
-        "vwf-bench: {runs} runs, {block_ms} ms blocks, threshold {threshold} missed blocks, 3 nodes, quorum 2\n"
+        "vwf-bench: {runs} runs, {block_ms} ms blocks, threshold {threshold} missed blocks, 3 nodes, quorum 2; \
+         signer on {signer_nodes} node(s), quorum {}\n",
+        signer_nodes / 2 + 1
     );
     println!(
         "run | failover: after blocks signer-ms | kill switch: after blocks signer-ms | rpc/node/block | rss signer monitor (MiB)"
     );
     let mut results = Vec::new();
     for run in 1..=runs {
-        let r = one_run(block_ms, threshold)
+        let r = one_run(block_ms, threshold, signer_nodes)
             .await
             .with_context(|| format!("run {run}"))?;
         println!(
@@ -138,7 +145,7 @@ fn summarize(results: &[Run]) {
     );
 }
 
-async fn one_run(block_ms: u64, threshold: u32) -> anyhow::Result<Run> {
+async fn one_run(block_ms: u64, threshold: u32, signer_nodes: usize) -> anyhow::Result<Run> {
     let sim_binary = workspace_binary("vwf-simchain")?;
     let interval = block_ms.to_string();
     let sim = SimChain::spawn(
@@ -148,7 +155,7 @@ async fn one_run(block_ms: u64, threshold: u32) -> anyhow::Result<Run> {
     .await?;
     let nodes: Vec<&str> = (0..3).map(|i| sim.node(i)).collect();
     let (primary, backup) = (test_key(1)?, test_key(2)?);
-    let signer_setup = SignerSetup::create(&nodes, &default_policy(5)?)?;
+    let signer_setup = SignerSetup::create(&nodes[..signer_nodes], &default_policy(5)?)?;
     let signer = signer_setup.start().await?;
     let options = MonitorOptions {
         servers: vec![
