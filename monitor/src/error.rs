@@ -42,6 +42,9 @@ pub enum Error {
         /// Sinks tried.
         total: usize,
     },
+    /// Standard output could not be written (other than a reader that went away).
+    #[error("cannot write output: {0}")]
+    Output(String),
     /// Signal handler setup failed.
     #[error("signal handler: {0}")]
     Signal(#[source] std::io::Error),

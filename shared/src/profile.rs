@@ -189,6 +189,13 @@ impl ChainProfile {
         self.props_layout = layout;
         self
     }
+
+    /// Whether the owner authority also satisfies an operation that needs the active one.
+    /// True on steemd (VIT, Steem); false on Hive since HF28, where a stronger authority no
+    /// longer satisfies a weaker one, so a `witness_update` must be signed with an active key.
+    pub fn owner_satisfies_active(&self) -> bool {
+        self.name != ProfileName::Hive
+    }
 }
 
 #[cfg(test)]

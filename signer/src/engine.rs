@@ -275,37 +275,57 @@ impl Engine {
         &self.audit
     }
 
-    /// Checks on chain that the held key is an active or owner key of every policy account.
-    /// `KeyNotAuthorized` only when a quorum of nodes says so; fewer answers are an `Rpc`-like
-    /// failure (`NoQuorum`) the caller may tolerate at start.
+    /// Checks on chain that the held key can sign a `witness_update` for every policy account:
+    /// an active key, or an owner key where the profile lets the owner authority sign for the
+    /// active one (not on Hive since HF28). `KeyNotAuthorized` only when a quorum of nodes says
+    /// so; no agreement is `NoQuorum`, which the caller may tolerate at start.
     pub async fn check_key_on_chain(&self) -> Result<(), Error> {
         let names: Vec<&str> = self.policy.accounts().map(|a| a.account.as_str()).collect();
         let public = self.key.public_key();
+        let owner_counts = self.profile.owner_satisfies_active();
         let names_ref = &names;
         let answers = self
             .nodes
             .ask(|node| async move { node.get_accounts(names_ref).await })
             .await;
         for name in &names {
-            let verdicts: Vec<Result<bool, String>> = answers
+            let verdicts: Vec<Result<KeyRole, String>> = answers
                 .iter()
                 .map(|answer| match answer {
-                    Ok(accounts) => {
-                        Ok(accounts.iter().find(|a| a.name == *name).is_some_and(|a| {
-                            a.active.is_satisfied_by(&public) || a.owner.is_satisfied_by(&public)
-                        }))
-                    }
+                    Ok(accounts) => Ok(match accounts.iter().find(|a| a.name == *name) {
+                        None => KeyRole::NoAccount,
+                        Some(a) if a.active.is_satisfied_by(&public) => KeyRole::Active,
+                        Some(a) if a.owner.is_satisfied_by(&public) => KeyRole::Owner,
+                        Some(_) => KeyRole::Neither,
+                    }),
                     Err(e) => Err(e.clone()),
                 })
                 .collect();
+            let key = self.active_key();
+            let refuse = |why: String| Err(Error::KeyNotAuthorized(why));
             match crate::quorum::agreed_value(&verdicts, self.nodes.quorum()) {
-                Some(true) => {}
-                Some(false) => {
-                    return Err(Error::KeyNotAuthorized(format!(
-                        "the key in the age file ({}) is neither an active nor an owner key of {name} on chain \
-                         (or the account does not exist); import the account's active key",
-                        self.active_key()
-                    )));
+                Some(KeyRole::Active) => {}
+                Some(KeyRole::Owner) if owner_counts => {}
+                Some(KeyRole::Owner) => {
+                    return refuse(format!(
+                        "the key in the age file ({key}) is an OWNER key of {name}; on {} a witness_update \
+                         needs the ACTIVE key (since HF28 the owner key no longer signs for it): \
+                         import the account's active key",
+                        self.profile.name
+                    ));
+                }
+                Some(KeyRole::Neither) => {
+                    return refuse(format!(
+                        "the key in the age file ({key}) is not {} of {name} on chain; import the account's active key",
+                        if owner_counts {
+                            "an active or owner key"
+                        } else {
+                            "an active key"
+                        }
+                    ));
+                }
+                Some(KeyRole::NoAccount) => {
+                    return refuse(format!("account {name} does not exist on chain"));
                 }
                 None => {
                     return Err(Error::NoQuorum(format!(
@@ -616,6 +636,15 @@ impl Engine {
         }
         self.audit.record(audit).await
     }
+}
+
+/// What the held key is for an account, as one node reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyRole {
+    Active,
+    Owner,
+    Neither,
+    NoAccount,
 }
 
 fn refused(refusal: &Refusal) -> Outcome {

@@ -64,6 +64,8 @@ pub struct SignerOptions {
     pub rate_window_seconds: u64,
     /// `[chain] expiration_seconds`. Default 30.
     pub expiration_seconds: u32,
+    /// `[chain] profile` (and `key import --profile`). Default "VIT".
+    pub profile: &'static str,
 }
 
 impl Default for SignerOptions {
@@ -75,6 +77,7 @@ impl Default for SignerOptions {
             rate_requests: 20,
             rate_window_seconds: 60,
             expiration_seconds: 30,
+            profile: "VIT",
         }
     }
 }
@@ -89,6 +92,7 @@ impl std::fmt::Debug for SignerOptions {
             .field("rate_requests", &self.rate_requests)
             .field("rate_window_seconds", &self.rate_window_seconds)
             .field("expiration_seconds", &self.expiration_seconds)
+            .field("profile", &self.profile)
             .finish()
     }
 }
@@ -166,7 +170,7 @@ impl SignerSetup {
                 "key",
                 "import",
                 "--profile",
-                "VIT",
+                options.profile,
                 "--out",
                 &age,
                 "--passphrase-file",
@@ -178,9 +182,10 @@ impl SignerSetup {
             ],
         )?;
         setup_output.push_str(&import_output);
+        let prefix = vwf_shared::ChainProfile::builtin(options.profile.parse()?).address_prefix;
         let expected = PrivateKey::from_wif(&options.wif)?
             .public_key()
-            .to_string_with_prefix("VIT");
+            .to_string_with_prefix(&prefix);
         if !printed.contains(&expected) {
             bail!("key import printed {printed:?}, expected {expected}");
         }
@@ -207,7 +212,7 @@ cert = "{certs}/server.pem"
 key = "{certs}/server.key"
 
 [chain]
-profile = "VIT"
+profile = "{profile}"
 nodes = [{nodes}]
 tapos = "head"
 expiration_seconds = {expiration_seconds}
@@ -225,6 +230,7 @@ dir = "{state}"
             rate_requests = options.rate_requests,
             rate_window_seconds = options.rate_window_seconds,
             expiration_seconds = options.expiration_seconds,
+            profile = options.profile,
         );
         let config_path = path("signer.toml");
         std::fs::write(&config_path, config)?;

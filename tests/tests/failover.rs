@@ -121,6 +121,18 @@ async fn primary_down_fails_over_to_backup_then_backup_down_sets_the_null_key() 
         assert!(screen.contains(node), "{node} missing: {screen}");
     }
     assert!(screen.contains("saved state:"), "{screen}");
+    // `vwf-monitor status | head`: a reader that goes away ends it quietly, never a panic.
+    let mut child =
+        tokio::process::Command::new(vwf_tests::process::workspace_binary("vwf-monitor")?)
+            .args(["status", "--config", &config])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+    drop(child.stdout.take());
+    let closed = tokio::time::timeout(ACT_LIMIT, child.wait_with_output()).await??;
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert!(closed.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
     monitor.stop().await?;
     Ok(())
 }

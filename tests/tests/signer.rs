@@ -404,9 +404,51 @@ async fn serve_refuses_a_wrong_passphrase_a_corrupt_age_file_and_a_key_without_a
     let setup = SignerSetup::create(&[sim.node(0)], &default_policy(3)?)?;
     let (code, stderr) = setup.serve_refuses()?;
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(
-        stderr.contains("neither an active nor an owner key"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("is not an active or owner key"), "{stderr}");
+    Ok(())
+}
+
+/// Hive since HF28: an owner key no longer signs for the active authority, so the signer refuses
+/// to start with one there and says which key is needed; on Steem the same key is accepted.
+#[tokio::test]
+async fn an_owner_key_is_refused_on_hive_and_accepted_on_steem() -> anyhow::Result<()> {
+    for (profile, prefix, accepted) in [("HIVE", "STM", false), ("STEEM", "STM", true)] {
+        let key = |i: usize| -> anyhow::Result<String> {
+            Ok(vwf_tests::tx::test_public_key(i)?.to_string_with_prefix(prefix))
+        };
+        let sim_config = format!(
+            "[[witness]]\nname = \"{ACCOUNT}\"\nactive_key = \"{}\"\nowner_key = \"{}\"\nsigning_key = \"{}\"\n",
+            key(0)?,
+            key(3)?,
+            key(1)?
+        );
+        let sim = SimChain::spawn_with_config(
+            SIM,
+            &sim_config,
+            &["--profile", profile, "--block-interval-ms", "300"],
+        )
+        .await?;
+        let policy = format!(
+            "[[account]]\nname = \"{ACCOUNT}\"\nallow_null_key = true\n[[account.client]]\nidentity = \"{MONITOR}\"\nmay = [\"disable\"]\n"
+        );
+        let options = vwf_tests::signer::SignerOptions {
+            wif: vwf_tests::tx::TEST_WIFS[3].to_owned(),
+            profile,
+            ..vwf_tests::signer::SignerOptions::default()
+        };
+        let setup = SignerSetup::create_with(&[sim.node(0)], &policy, &options)?;
+        if accepted {
+            let daemon = setup.start().await?;
+            daemon.stop().await?;
+        } else {
+            let (code, stderr) = setup.serve_refuses()?;
+            assert_eq!(code, Some(2), "{profile}: {stderr}");
+            assert!(
+                stderr.contains("OWNER key") && stderr.contains("ACTIVE key"),
+                "{profile}: {stderr}"
+            );
+        }
+        sim.stop().await?;
+    }
     Ok(())
 }

@@ -10,16 +10,48 @@ use crate::poller::Poller;
 use crate::quorum::{self, NodeStatus};
 use crate::state::{Mode, PendingStatus};
 
-/// Prints the state and one poll round.
+/// Appends one line to the report (writing to a `String` cannot fail).
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+/// Prints the state and one poll round. The report is written at once at the end, and a closed
+/// pipe (`vwf-monitor status | head`) ends it quietly instead of panicking.
 pub async fn run(path: &Path) -> Result<(), Error> {
+    let mut out = String::new();
+    report(path, &mut out).await?;
+    write_stdout(&out)
+}
+
+/// Writes `text` to stdout; a reader that went away (broken pipe) is not an error.
+fn write_stdout(text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| Error::Output(e.to_string())),
+    }
+}
+
+async fn report(path: &Path, out: &mut String) -> Result<(), Error> {
     let s = config::load(path)?;
     let p = &s.policy;
-    println!(
+    say!(
+        out,
         "account {} on {} (dry_run={})",
-        p.account, s.profile.name, p.dry_run
+        p.account,
+        s.profile.name,
+        p.dry_run
     );
     match state_file::peek(&s.state_dir, &p.account)? {
-        None => println!(
+        None => say!(
+            out,
             "saved state: none yet ({})",
             state_file::path(&s.state_dir).display()
         ),
@@ -43,7 +75,7 @@ pub async fn run(path: &Path) -> Result<(), Error> {
                     "disabled: null key on chain (no action until changed by hand)".to_owned()
                 }
             };
-            println!("saved state: {mode}");
+            say!(out, "saved state: {mode}");
             if let Some(pend) = &st.pending {
                 let status = match &pend.status {
                     PendingStatus::Intent => "not yet confirmed".to_owned(),
@@ -52,13 +84,17 @@ pub async fn run(path: &Path) -> Result<(), Error> {
                     }
                     PendingStatus::DryRunReported => "dry run reported".to_owned(),
                 };
-                println!(
+                say!(
+                    out,
                     "pending: {} {} -> {} ({status}; {} failed attempt(s))",
-                    pend.request_id, pend.from_server, pend.target_server, pend.attempts
+                    pend.request_id,
+                    pend.from_server,
+                    pend.target_server,
+                    pend.attempts
                 );
             }
             if let Some(last) = &st.last_action {
-                println!("last action: {last}");
+                say!(out, "last action: {last}");
             }
         }
     }
@@ -74,9 +110,14 @@ pub async fn run(path: &Path) -> Result<(), Error> {
     let (readings, health) = poller.poll(now, s.health_max_lag).await;
     let lag = u64::try_from(s.max_head_lag.as_millis()).unwrap_or(u64::MAX);
     let a = quorum::assess(&readings, s.quorum, lag, now);
-    println!(
+    say!(
+        out,
         "{:<32} {:>10} {:<19} {:<12} {:>12}  verdict",
-        "node", "head", "time", "key", "total_missed"
+        "node",
+        "head",
+        "time",
+        "key",
+        "total_missed"
     );
     for ((url, r), v) in s.nodes.iter().zip(&readings).zip(&a.nodes) {
         let verdict = match v {
@@ -87,28 +128,30 @@ pub async fn run(path: &Path) -> Result<(), Error> {
             NodeStatus::Failed(_) => "FAILED".to_owned(),
         };
         match r {
-            Ok(r) => println!(
+            Ok(r) => say!(
+                out,
                 "{url:<32} {:>10} {:<19} {:<12} {:>12}  {verdict}",
                 r.head_block,
                 vwf_shared::TimePointSec(r.head_time).to_string(),
                 p.name_of(&r.signing_key),
                 r.total_missed
             ),
-            Err(e) => println!("{url:<32} {verdict}: {e}"),
+            Err(e) => say!(out, "{url:<32} {verdict}: {e}"),
         }
     }
     match (&a.view, &a.problem) {
-        (Some(v), _) => println!(
+        (Some(v), _) => say!(
+            out,
             "agreed (quorum {}): {} on chain, total_missed {}, head {}",
             s.quorum,
             p.name_of(&v.signing_key),
             v.total_missed,
             v.head_block
         ),
-        (None, why) => println!("NO QUORUM: {}", why.as_deref().unwrap_or("")),
+        (None, why) => say!(out, "NO QUORUM: {}", why.as_deref().unwrap_or("")),
     }
     for (srv, h) in p.servers.iter().zip(&health) {
-        println!("server {}: health {h:?}", srv.name);
+        say!(out, "server {}: health {h:?}", srv.name);
     }
     Ok(())
 }
