@@ -176,6 +176,33 @@ pub fn check_node_url(url: &str, allow_plain_http: bool) -> Result<(), String> {
     }
 }
 
+/// A node URL without user name or password, for logs, audit lines and messages.
+pub fn redact_node_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        Err(_) => "(unparsable url)".into(),
+    }
+}
+
+/// What makes two node URLs the same node: scheme, host, port and path, case-folded, without
+/// credentials or a trailing slash.
+pub fn node_identity(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => format!(
+            "{}://{}:{}{}",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or_default().to_ascii_lowercase(),
+            parsed.port_or_known_default().unwrap_or_default(),
+            parsed.path().trim_end_matches('/')
+        ),
+        Err(_) => url.to_owned(),
+    }
+}
+
 fn is_loopback_host(url: &reqwest::Url) -> bool {
     url.host_str().is_some_and(|host| {
         host.eq_ignore_ascii_case("localhost")
@@ -212,6 +239,18 @@ mod node_url_tests {
             assert!(check_node_url(bad, false).is_err(), "{bad}");
         }
         assert_eq!(check_node_url("http://10.0.0.5:8090", true), Ok(()));
+        assert_eq!(
+            super::node_identity("https://API.example.org:443/"),
+            super::node_identity("https://user:pw@api.example.org")
+        );
+        assert_ne!(
+            super::node_identity("https://api.example.org"),
+            super::node_identity("https://api.example.org:8443")
+        );
+        assert_eq!(
+            super::redact_node_url("https://user:secret@api.example.org/rpc"),
+            "https://api.example.org/rpc"
+        );
         let why = check_node_url("http://peer.vit.tube", false)
             .err()
             .unwrap_or_default();

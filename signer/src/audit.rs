@@ -112,13 +112,25 @@ impl AuditLog {
     }
 }
 
-/// How many `set-signing-key` decisions the audit log at `path` records (0 when it is missing):
-/// the start-up check that a lost request store is not silently replaced by an empty one.
-pub fn count_signing_decisions(path: &Path) -> Result<usize, Error> {
+/// The signing decisions an audit log records: how many `set-signing-key` lines it holds, and
+/// the (client, request id) of every change it records as broadcast (`intent`) or `applied`
+/// since `since` (Unix seconds): the start-up check that the request store was not lost or
+/// replaced by an empty one.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SigningHistory {
+    /// `set-signing-key` lines in the whole file.
+    pub decisions: usize,
+    /// (client, request id) of changes broadcast or applied since the cut-off, in file order.
+    pub recent_changes: Vec<(String, String)>,
+}
+
+/// Reads `path` (missing = no history). Lines that do not parse are skipped: the log is ours,
+/// and a torn last line after a crash must not stop the signer.
+pub fn signing_history(path: &Path, since: u64) -> Result<SigningHistory, Error> {
     use std::io::BufRead;
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SigningHistory::default()),
         Err(source) => {
             return Err(Error::State {
                 path: path.to_owned(),
@@ -126,24 +138,50 @@ pub fn count_signing_decisions(path: &Path) -> Result<usize, Error> {
             });
         }
     };
-    let mut count = 0;
+    #[derive(serde::Deserialize)]
+    struct Line {
+        #[serde(default)]
+        time: String,
+        #[serde(default)]
+        call: String,
+        #[serde(default)]
+        decision: String,
+        #[serde(default)]
+        client: String,
+        #[serde(default)]
+        request_id: String,
+    }
+    let mut history = SigningHistory::default();
     for line in std::io::BufReader::new(file).split(b'\n') {
         let line = line.map_err(|source| Error::State {
             path: path.to_owned(),
             source,
         })?;
-        if line
-            .windows(SIGNING_CALL.len())
-            .any(|w| w == SIGNING_CALL.as_bytes())
-        {
-            count += 1;
+        let Ok(entry) = serde_json::from_slice::<Line>(&line) else {
+            continue;
+        };
+        if entry.call != "set-signing-key" {
+            continue;
+        }
+        history.decisions += 1;
+        let recent = time::OffsetDateTime::parse(
+            &entry.time,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .is_ok_and(|t| u64::try_from(t.unix_timestamp()).is_ok_and(|t| t >= since));
+        let key = (entry.client, entry.request_id);
+        match entry.decision.as_str() {
+            "intent" | "applied" if recent && !history.recent_changes.contains(&key) => {
+                history.recent_changes.push(key);
+            }
+            // Its transaction can no longer land: the store forgets it, and so does this check
+            // (until a retry with the same id broadcasts again).
+            "expired" => history.recent_changes.retain(|k| *k != key),
+            _ => {}
         }
     }
-    Ok(count)
+    Ok(history)
 }
-
-/// How a signing decision's `call` field is written (serde_json's compact form).
-const SIGNING_CALL: &str = "\"call\":\"set-signing-key\"";
 
 /// The current UTC time as RFC 3339 with seconds.
 pub fn now_rfc3339() -> String {

@@ -5,7 +5,9 @@ use clap::{Parser, Subcommand};
 use crate::commands::check_config::CheckConfigArgs;
 use crate::commands::dry_run::DryRunArgs;
 use crate::commands::serve::ServeArgs;
-use crate::commands::{certs::CertsCommand, key::KeyCommand, tx::TxCommand};
+use crate::commands::{
+    certs::CertsCommand, key::KeyCommand, tx::TxCommand, witness::WitnessCommand,
+};
 use crate::error::Error;
 
 /// vwf-signer: builds, signs and broadcasts witness_update for vit-witness-failover.
@@ -35,6 +37,9 @@ pub enum Command {
     /// mTLS certificates: a private CA, the signer's server cert and monitor client certs.
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// The operator's view and changes: `show`, `enable --signing-key KEY`, `disable`.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
 }
 
 impl Cli {
@@ -47,6 +52,7 @@ impl Cli {
             Command::Tx(command) => command.run(),
             Command::Key(command) => command.run(),
             Command::Certs(command) => command.run(),
+            Command::Witness(command) => command.run(),
         }
     }
 }

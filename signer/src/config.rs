@@ -263,9 +263,19 @@ impl SignerConfig {
                 "[chain] nodes: name at least one node URL".into(),
             ));
         }
+        let mut seen: Vec<String> = Vec::new();
         for node in &raw.chain.nodes {
             vwf_shared::names::check_node_url(node, raw.chain.allow_plain_http)
                 .map_err(|e| config_error(format!("[chain] nodes: {e}")))?;
+            // The same node twice would count twice toward the quorum.
+            let same = vwf_shared::names::node_identity(node);
+            if seen.contains(&same) {
+                return Err(config_error(format!(
+                    "[chain] nodes: {} is listed twice; each node counts once toward the quorum",
+                    vwf_shared::names::redact_node_url(node)
+                )));
+            }
+            seen.push(same);
         }
         let node_count = raw.chain.nodes.len();
         let majority = crate::quorum::majority(node_count);
@@ -278,7 +288,10 @@ impl SignerConfig {
         let single_node_warning = (quorum == 1).then(|| {
             format!(
                 "WARNING: one node ({}) alone decides the witness data, the TaPoS block and the outcome                  of every transaction this signer signs; a lying or compromised node can make it sign                  a change the policy does not pin. Configure three nodes from different operators.",
-                raw.chain.nodes.first().map_or("", String::as_str)
+                raw.chain
+                    .nodes
+                    .first()
+                    .map_or(String::new(), |n| vwf_shared::names::redact_node_url(n))
             )
         });
         if !(1..=600).contains(&raw.chain.confirm_timeout_seconds) {
@@ -286,9 +299,10 @@ impl SignerConfig {
                 "[chain] confirm_timeout_seconds must be between 1 and 600".into(),
             ));
         }
-        if raw.chain.max_clock_skew_seconds == 0 {
+        if !(1..=120).contains(&raw.chain.max_clock_skew_seconds) {
             return Err(config_error(
-                "[chain] max_clock_skew_seconds must be at least 1".into(),
+                "[chain] max_clock_skew_seconds must be between 1 and 120 (a few block intervals)"
+                    .into(),
             ));
         }
         if !(10..=vwf_shared::transaction::MAX_TIME_UNTIL_EXPIRATION)

@@ -12,6 +12,7 @@ mod chain;
 mod dry_run;
 mod reconcile;
 
+pub use chain::agreed_view;
 pub use dry_run::DryRunReport;
 
 use std::sync::Arc;
@@ -338,12 +339,29 @@ impl Engine {
         Ok(())
     }
 
-    /// Handles a request to set a signing key. `Ok` carries the answer (applied, already in
-    /// effect, refused), recorded under the client's request id; `Err` means nothing final was
-    /// decided (no quorum, outcome not yet known, …) and the client should retry with the same id.
+    /// Handles a client's request to set a signing key. `Ok` carries the answer (applied,
+    /// already in effect, refused), recorded under the client's request id; `Err` means nothing
+    /// final was decided (no quorum, outcome not yet known, …) and the client should retry with
+    /// the same id.
     pub async fn set_signing_key(&self, client: &str, intent: &Intent) -> Result<Outcome, Error> {
+        self.act(Actor::Client(client), intent).await
+    }
+
+    /// The operator's own change from the signer host (`vwf-signer witness enable|disable`):
+    /// the same reads, building, recording and audit as a client's request, without the client
+    /// grants, `allow_reenable` or the flap limit (the change is still counted by it), with
+    /// the compare-and-swap and the pins.
+    pub async fn operator_set_signing_key(&self, intent: &Intent) -> Result<Outcome, Error> {
+        self.act(Actor::Operator, intent).await
+    }
+
+    async fn act(&self, actor: Actor<'_>, intent: &Intent) -> Result<Outcome, Error> {
         let _serialized = self.act_lock.lock().await;
+        // Another process (the operator's command beside `serve`) may write the store too.
+        let _exclusive = self.store.lock_exclusive().await?;
+        self.store.reload()?;
         let deadline = Instant::now() + self.build.confirm_timeout;
+        let client = actor.name();
         let subject = Subject::of(client, intent);
         if let Some(record) = self.store.get(client, &intent.request_id) {
             if !record.same_request(&intent.account, &intent.target_text, &intent.expected_text) {
@@ -373,30 +391,49 @@ impl Engine {
                 }
             }
         }
-        let account = match self.policy.authorize(client, intent, false) {
+        let authorized = match actor {
+            Actor::Client(client) => self.policy.authorize(client, intent, false),
+            Actor::Operator => self.policy.account(&intent.account).ok_or_else(|| Refusal {
+                rule: Rule::UnknownAccount,
+                reason: format!("the policy names no account {:?}", intent.account),
+            }),
+        };
+        let account = match authorized {
             Ok(account) => account,
             Err(refusal) => return self.finish(&subject, refused(&refusal), None, None).await,
         };
         // A change on this account whose outcome is unknown may still land: settle it first, so
         // the compare-and-swap and the flap limit see what the chain will hold.
         for (other_client, other_id, record) in self.store.pending_on(&intent.account) {
+            // The kill switch need not wait for the outcome of a change that can no longer
+            // land (past its expiration by the local clock): the agreed view below shows what
+            // the chain holds, and the flap limit does not apply to it. The record stays
+            // pending (counted) until a later request settles it.
+            let expired_locally = matches!(
+                record.state,
+                RequestState::Pending { expiration, .. } if unix_now() > u64::from(expiration)
+            );
+            if intent.target.key().is_null() && expired_locally {
+                tracing::info!(request_id = %other_id, "kill switch: not waiting for an earlier change past its expiration");
+                continue;
+            }
             let other = Subject::of_record(&other_client, &other_id, &record);
             self.resolve_pending(&other, &record, deadline).await?;
         }
         let view = self.agreed_view(&intent.account).await?;
-        let changes = self.store.change_times(&intent.account);
-        match account.decide(
-            client,
-            intent,
-            &view.witness.signing_key,
-            &changes,
-            unix_now(),
-            false,
-        ) {
+        let on_chain = &view.witness.signing_key;
+        let decision = match actor {
+            Actor::Client(client) => {
+                let changes = self.store.change_times(&intent.account);
+                account.decide(client, intent, on_chain, &changes, unix_now(), false)
+            }
+            Actor::Operator => account.decide_operator(intent, on_chain),
+        };
+        match decision {
             Err(refusal) => self.finish(&subject, refused(&refusal), None, None).await,
             Ok(Decision::AlreadyInEffect) => {
                 let outcome = Outcome::AlreadyInEffect {
-                    signing_key: intent.describe(&view.witness.signing_key),
+                    signing_key: intent.describe(on_chain),
                 };
                 self.finish(&subject, outcome, None, Some(view.summary()))
                     .await
@@ -415,6 +452,20 @@ impl Engine {
                 self.broadcast(&subject, &built, signed, deadline).await
             }
         }
+    }
+
+    /// The witness as a quorum of the nodes agrees now (for `vwf-signer witness`).
+    pub async fn witness_view(&self, account: &str) -> Result<AgreedView, Error> {
+        self.agreed_view(account).await
+    }
+
+    /// The pending (outcome not yet known) changes on `account`, as (client, request id, target).
+    pub fn pending_changes(&self, account: &str) -> Vec<(String, String, String)> {
+        self.store
+            .pending_on(account)
+            .into_iter()
+            .map(|(client, id, record)| (client, id, record.target))
+            .collect()
     }
 
     /// Builds the witness_update from the agreed url and props (only the key changes; pins
@@ -635,6 +686,25 @@ impl Engine {
             }
         }
         self.audit.record(audit).await
+    }
+}
+
+/// Who asks: a client of the daemon (policy grants apply) or the operator on the signer host.
+#[derive(Clone, Copy, Debug)]
+enum Actor<'a> {
+    Client(&'a str),
+    Operator,
+}
+
+/// The identity the operator's own changes are recorded and audited under.
+pub const OPERATOR: &str = "operator";
+
+impl Actor<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Actor::Client(client) => client,
+            Actor::Operator => OPERATOR,
+        }
     }
 }
 

@@ -186,6 +186,14 @@ pub enum Error {
     /// The transaction expired before any block included it; nothing changed on chain.
     #[error("transaction {0} expired before inclusion; nothing changed, retry the request")]
     Expired(String),
+    /// The signer's policy refused the operator's command (e.g. the compare-and-swap).
+    #[error("refused ({rule}): {reason}")]
+    Refused {
+        /// The rule's stable name.
+        rule: String,
+        /// Why.
+        reason: String,
+    },
     /// The nodes did not agree on what the signer must read before signing.
     #[error("no quorum of nodes agrees, nothing was signed: {0}")]
     NoQuorum(String),
@@ -194,16 +202,16 @@ pub enum Error {
     Pending(String),
     /// The request store is gone but the audit log shows it held decisions.
     #[error(
-        "{store} is missing or empty but {audit} records {decisions} past signing decision(s): starting \
-         would forget the flap history. Restore {store} from a backup; to start over deliberately, \
-         move {audit} aside first (keep it: it is the record of what was signed)"
+        "{store} is missing, empty or older than {audit}, which records {decisions} signing decision(s) it \
+         does not hold: starting would forget the flap history. Restore {store} from a backup; to start \
+         over deliberately, move {audit} aside first (keep it: it is the record of what was signed)"
     )]
     HistoryMissing {
         /// The request store.
         store: PathBuf,
         /// The audit log.
         audit: PathBuf,
-        /// How many `set-signing-key` lines the audit log holds.
+        /// How many decisions the audit log holds that the store lacks.
         decisions: usize,
     },
     /// A bug or an unexpected runtime condition.
@@ -245,6 +253,7 @@ impl Error {
             | Error::Passphrase { .. }
             | Error::KeyConfig { .. }
             | Error::Config { .. }
+            | Error::Refused { .. }
             | Error::KeyNotAuthorized(_) => EXIT_BAD_INPUT,
         }
     }

@@ -4,11 +4,17 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use tokio::sync::Mutex;
 use vwf_shared::ChainProfile;
 use vwf_shared::rpc::{ClientOptions, NodeClient, RpcError};
+
+/// The longest one node may take to answer one question (several calls, e.g. a block scan):
+/// past it, that node's answer is an error for this round, so a slow or lying node can delay a
+/// decision by this much at most but never block it while a quorum of the others answers.
+pub const NODE_ANSWER_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// The signer's nodes and the agreement they must reach.
 #[derive(Debug)]
@@ -94,9 +100,22 @@ impl Nodes {
     }
 
     /// Asks every usable node the same question concurrently; one answer per node, in config
-    /// order. A node whose answer is a transport or node fault is forgotten (reconnected on the
-    /// next request).
+    /// order, each within [`NODE_ANSWER_TIMEOUT`]. A node whose answer is a transport or node
+    /// fault is forgotten (reconnected on the next request).
     pub async fn ask<T, F, Fut>(&self, question: F) -> Vec<Result<T, String>>
+    where
+        F: Fn(Arc<NodeClient>) -> Fut,
+        Fut: Future<Output = Result<T, RpcError>>,
+    {
+        self.ask_within(NODE_ANSWER_TIMEOUT, question).await
+    }
+
+    /// As [`Nodes::ask`], each node within `limit`.
+    pub async fn ask_within<T, F, Fut>(
+        &self,
+        limit: Duration,
+        question: F,
+    ) -> Vec<Result<T, String>>
     where
         F: Fn(Arc<NodeClient>) -> Fut,
         Fut: Future<Output = Result<T, RpcError>>,
@@ -106,7 +125,10 @@ impl Nodes {
             let asked = client.map(&question);
             async move {
                 match asked {
-                    Ok(future) => future.await.map_err(|e| (e.is_node_fault(), e.to_string())),
+                    Ok(future) => match tokio::time::timeout(limit, future).await {
+                        Ok(answer) => answer.map_err(|e| (e.is_node_fault(), e.to_string())),
+                        Err(_) => Err((true, format!("no answer within {limit:?}"))),
+                    },
                     Err(error) => Err((false, error)),
                 }
             }

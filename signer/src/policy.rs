@@ -225,6 +225,11 @@ impl Policy {
         self.accounts.values()
     }
 
+    /// The account's rules, if the policy names it.
+    pub fn account(&self, name: &str) -> Option<&AccountPolicy> {
+        self.accounts.get(name)
+    }
+
     /// Whether `client` may use `permission` on any account (for calls not tied to one).
     pub fn allows_anywhere(&self, client: &str, permission: Permission) -> bool {
         self.accounts
@@ -357,6 +362,41 @@ impl AccountPolicy {
             ));
         }
         Ok(Decision::Proceed)
+    }
+
+    /// The decision for the operator's own change (`vwf-signer witness enable|disable` on the
+    /// signer host): already in effect, or the compare-and-swap; no client grants, no
+    /// `allow_reenable` and no flap limit (the operator holds the key anyway).
+    pub fn decide_operator(
+        &self,
+        intent: &Intent,
+        on_chain: &PublicKey,
+    ) -> Result<Decision, Refusal> {
+        if *on_chain == intent.target.key() {
+            return Ok(Decision::AlreadyInEffect);
+        }
+        if *on_chain != intent.expected_current {
+            return Err(Refusal::new(
+                Rule::CompareAndSwap,
+                format!(
+                    "the chain now holds {} but the command expected {}; nothing was signed, run it again",
+                    intent.describe(on_chain),
+                    intent.expected_text
+                ),
+            ));
+        }
+        Ok(Decision::Proceed)
+    }
+
+    /// The operator's name for `key` on this account: a target's name, "null key", or none.
+    pub fn name_of(&self, key: &PublicKey) -> Option<&str> {
+        if key.is_null() {
+            return Some("null key");
+        }
+        self.targets
+            .iter()
+            .find(|t| t.key == *key)
+            .map(|t| t.name.as_str())
     }
 
     /// The allowed targets as prefixed strings, null key last if allowed.

@@ -39,6 +39,9 @@ pub struct NodeReading {
     pub head_time: u32,
     /// Last irreversible block number.
     pub last_irreversible: u32,
+    /// The local clock (Unix seconds) when this node's answer arrived: freshness is judged
+    /// against it, so waiting for a slow node does not make the others' answers look stale.
+    pub received_at: u64,
 }
 
 /// The view a quorum of fresh nodes agrees on.
@@ -82,13 +85,12 @@ impl fmt::Display for NoAgreement {
     }
 }
 
-/// Judges one round of readings (index = node index) against the local clock `now` (Unix
-/// seconds).
+/// Judges one round of readings (index = node index), each against the local clock when it
+/// arrived.
 pub fn agree(
     readings: &[Result<NodeReading, String>],
     quorum: usize,
     max_skew: u64,
-    now: u64,
 ) -> Result<AgreedView, NoAgreement> {
     let mut fresh: Vec<(usize, &NodeReading)> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
@@ -96,7 +98,7 @@ pub fn agree(
         match reading {
             Err(error) => notes.push(format!("node {i}: {error}")),
             Ok(r) => {
-                let skew = i128::from(r.head_time) - i128::from(now);
+                let skew = i128::from(r.head_time) - i128::from(r.received_at);
                 if skew.unsigned_abs() > u128::from(max_skew) {
                     notes.push(format!(
                         "node {i}: head time {} s {} the local clock (more than {max_skew} s)",
@@ -218,6 +220,7 @@ mod tests {
             head_block: head,
             head_time: u32::try_from(NOW as i64 + skew).unwrap_or(0),
             last_irreversible: head.saturating_sub(15),
+            received_at: NOW,
         })
     }
 
@@ -228,7 +231,7 @@ mod tests {
             reading(1, "u", 100, 1001, 0),
             reading(1, "u", 100, 999, -1),
         ];
-        let view = agree(&r, 2, 15, NOW);
+        let view = agree(&r, 2, 15);
         let Ok(view) = view else {
             panic!("no agreement: {view:?}")
         };
@@ -251,7 +254,7 @@ mod tests {
                 reading(1, "u", 100, 1000, 0),
                 reading(1, "u", 100, 1000, 0),
             ];
-            let view = agree(&r, 2, 15, NOW);
+            let view = agree(&r, 2, 15);
             let Ok(view) = view else {
                 panic!("no agreement: {view:?}")
             };
@@ -269,7 +272,7 @@ mod tests {
             reading(2, "u", 100, 1000, 0),
             Err("connection refused".into()),
         ];
-        let no = agree(&split, 2, 15, NOW);
+        let no = agree(&split, 2, 15);
         assert!(
             matches!(&no, Err(NoAgreement(m)) if m.contains("disagree") && m.contains("connection refused")),
             "{no:?}"
@@ -279,9 +282,7 @@ mod tests {
             Err("down".into()),
             Err("down".into()),
         ];
-        assert!(
-            matches!(agree(&one, 2, 15, NOW), Err(NoAgreement(m)) if m.contains("only 1 fresh"))
-        );
+        assert!(matches!(agree(&one, 2, 15), Err(NoAgreement(m)) if m.contains("only 1 fresh")));
     }
 
     #[test]
@@ -291,7 +292,7 @@ mod tests {
             reading(1, "u", 100, 1000, 0),
             reading(1, "u", 100, 1000, -2),
         ];
-        let view = agree(&r, 2, 15, NOW);
+        let view = agree(&r, 2, 15);
         assert!(
             matches!(&view, Ok(v) if v.agreeing == vec![1, 2] && v.head_time <= NOW as u32),
             "{view:?}"
@@ -300,7 +301,7 @@ mod tests {
             reading(1, "u", 100, 1000, 3000),
             reading(1, "u", 100, 1000, 3000),
         ];
-        let no = agree(&ahead, 2, 15, NOW);
+        let no = agree(&ahead, 2, 15);
         assert!(
             matches!(&no, Err(NoAgreement(m)) if m.contains("ahead of the local clock")),
             "{no:?}"

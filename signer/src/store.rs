@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use std::os::unix::fs::OpenOptionsExt;
+
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use vwf_shared::persist::write_atomic;
 
@@ -100,6 +103,12 @@ struct StoreFile {
     requests: BTreeMap<String, RequestRecord>,
 }
 
+/// Held while one request acts; released on drop.
+#[derive(Debug)]
+pub struct StoreLock {
+    _locked: Flock<std::fs::File>,
+}
+
 /// The persisted store.
 #[derive(Clone, Debug)]
 pub struct RequestStore {
@@ -137,18 +146,21 @@ impl RequestStore {
         })
     }
 
-    /// Opens the store beside its audit log. A missing or empty store is created afresh only when
-    /// the audit log records no signing decision; otherwise deleting `requests.json` would
-    /// silently reset the flap history, so this refuses with how to recover.
+    /// Opens the store beside its audit log. A missing store is created afresh only when the
+    /// audit log records no signing decision; and every change the audit log records as
+    /// broadcast or applied within the retention period must be in the store. Otherwise a
+    /// deleted, emptied or older `requests.json` would silently reset the flap history, so
+    /// this refuses and says how to recover.
     pub fn open_beside_audit(path: &Path, audit: &Path) -> Result<Self, Error> {
+        let since = crate::engine::unix_now().saturating_sub(RETENTION_SECONDS);
+        let history = crate::audit::signing_history(audit, since)?;
         let present = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
         if !present {
-            let decisions = crate::audit::count_signing_decisions(audit)?;
-            if decisions > 0 {
+            if history.decisions > 0 {
                 return Err(Error::HistoryMissing {
                     store: path.to_owned(),
                     audit: audit.to_owned(),
-                    decisions,
+                    decisions: history.decisions,
                 });
             }
             let empty = StoreFile {
@@ -161,7 +173,53 @@ impl RequestStore {
                 source,
             })?;
         }
-        Self::open(path)
+        let store = Self::open(path)?;
+        let missing = history
+            .recent_changes
+            .iter()
+            .filter(|(client, id)| store.get(client, id).is_none())
+            .count();
+        if missing > 0 {
+            return Err(Error::HistoryMissing {
+                store: path.to_owned(),
+                audit: audit.to_owned(),
+                decisions: missing,
+            });
+        }
+        Ok(store)
+    }
+
+    /// Re-reads the file: another process (`vwf-signer witness …` beside `serve`) may have
+    /// written it. Call while holding [`RequestStore::lock_exclusive`].
+    pub fn reload(&self) -> Result<(), Error> {
+        let fresh = Self::open(&self.path)?;
+        let file = std::mem::take(&mut *fresh.lock());
+        *self.lock() = file;
+        Ok(())
+    }
+
+    /// Takes the cross-process lock of the state directory (`requests.lock` beside the store),
+    /// waiting for another process's request to finish: one writer of the store at a time.
+    pub async fn lock_exclusive(&self) -> Result<StoreLock, Error> {
+        let path = self.path.with_extension("lock");
+        let state_error = |source| Error::State {
+            path: path.clone(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(state_error)?;
+        let locked = tokio::task::spawn_blocking(move || {
+            Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| errno)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("store lock waiter stopped: {e}")))?
+        .map_err(|errno| state_error(std::io::Error::from(errno)))?;
+        Ok(StoreLock { _locked: locked })
     }
 
     /// The record for a client's request id.
@@ -321,8 +379,8 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn a_lost_store_is_refused_when_the_audit_log_shows_decisions()
+    #[tokio::test]
+    async fn a_lost_store_is_refused_when_the_audit_log_shows_decisions()
     -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let store = dir.path().join("requests.json");
@@ -343,6 +401,47 @@ mod tests {
         );
         std::fs::write(&store, b"")?;
         assert!(RequestStore::open_beside_audit(&store, &audit).is_err());
+        // An emptied store that still parses is refused too when the audit log names a recent
+        // change it does not hold.
+        std::fs::write(&store, b"{\"version\":1,\"requests\":{}}")?;
+        let now = crate::audit::now_rfc3339();
+        std::fs::write(
+            &audit,
+            format!(
+                "{{\"time\":\"{now}\",\"call\":\"set-signing-key\",\"client\":\"m\",\"request_id\":\"r1\",\"decision\":\"intent\"}}\n"
+            ),
+        )?;
+        let refused = RequestStore::open_beside_audit(&store, &audit);
+        assert!(
+            matches!(&refused, Err(Error::HistoryMissing { decisions: 1, .. })),
+            "{refused:?}"
+        );
+        // With the record present, it opens.
+        let opened = RequestStore::open(&store)?;
+        opened.put("m", "r1", record(1, applied(3))).await?;
+        assert!(RequestStore::open_beside_audit(&store, &audit).is_ok());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_second_process_sees_the_first_ones_writes_after_the_lock()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("requests.json");
+        let serve = RequestStore::open(&path)?;
+        let cli = RequestStore::open(&path)?;
+        {
+            let _held = cli.lock_exclusive().await?;
+            cli.reload()?;
+            cli.put("operator", "op-1", record(100, applied(7))).await?;
+        }
+        let _held = serve.lock_exclusive().await?;
+        assert!(
+            serve.get("operator", "op-1").is_none(),
+            "stale before reload"
+        );
+        serve.reload()?;
+        assert_eq!(serve.change_times("vit-test-witness"), vec![100]);
         Ok(())
     }
 

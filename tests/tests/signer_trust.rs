@@ -406,6 +406,7 @@ async fn a_lying_node_cannot_swallow_the_kill_switch() -> anyhow::Result<()> {
         Duration::from_millis(500),
         || async {
             let answer = rig.ask(request("kill-1", NULL_KEY, &primary)).await?;
+            eprintln!("DEBUG {:?} {answer:?}", std::time::SystemTime::now());
             Ok(applied(&answer).cloned())
         },
     )
@@ -481,5 +482,37 @@ async fn plain_http_to_a_remote_node_is_refused() -> anyhow::Result<()> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains("WARNING: one node"), "{stdout}");
+    Ok(())
+}
+
+/// A slow node (or one feeding an endless block scan) cannot hold the kill switch behind an
+/// earlier change whose outcome is unknown: each node answers within a bound or drops out of
+/// the round, and once that change is past its expiration the kill switch no longer waits.
+#[tokio::test]
+async fn a_slow_node_cannot_hold_the_kill_switch_behind_a_pending_change() -> anyhow::Result<()> {
+    let rig = rig_unknown().await?;
+    let (primary, backup) = (test_key(1)?, test_key(2)?);
+    let answer = rig.ask(request("switch-1", &backup, &primary)).await?;
+    assert!(answer.is_err(), "the switch should be pending: {answer:?}");
+    // Node 2 now takes 4.5 s per call: a view (2 calls) or a scan takes longer than a node may.
+    rig.fault(2, json!({"latency_ms": 4500})).await?;
+    let done = wait_until(
+        "the kill switch",
+        Duration::from_secs(90),
+        Duration::from_millis(500),
+        || async {
+            let answer = rig.ask(request("kill-1", NULL_KEY, &primary)).await?;
+            eprintln!("DEBUG {:?} {answer:?}", std::time::SystemTime::now());
+            Ok(applied(&answer).cloned())
+        },
+    )
+    .await?;
+    assert_eq!(done.signing_key, NULL_KEY);
+    assert_eq!(rig.chain_key().await?, NULL_KEY);
+    assert_eq!(
+        rig.sim.control().applied_keys().await?,
+        vec![NULL_KEY.to_owned()]
+    );
+    rig.daemon.stop().await?;
     Ok(())
 }

@@ -68,7 +68,12 @@ impl CheckConfigArgs {
             ),
             format!(
                 "nodes {} (quorum {}, max clock skew {} s, confirm timeout {} s)",
-                raw.chain.nodes.join(", "),
+                raw.chain
+                    .nodes
+                    .iter()
+                    .map(|n| vwf_shared::names::redact_node_url(n))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 settings.quorum,
                 raw.chain.max_clock_skew_seconds,
                 raw.chain.confirm_timeout_seconds

@@ -6,6 +6,7 @@ pub mod dry_run;
 pub mod key;
 pub mod serve;
 pub mod tx;
+pub mod witness;
 
 use std::io::Write;
 

@@ -10,6 +10,7 @@ use vwf_shared::{BlockId, SignedTransaction, TimePointSec};
 use super::{Engine, errors_of, unix_now};
 use crate::config::TaposSource;
 use crate::error::Error;
+use crate::nodes::{NODE_ANSWER_TIMEOUT, Nodes};
 use crate::quorum::{AgreedView, NodeReading, WitnessFacts, agree, agreed_value};
 
 /// How often a broadcast transaction is looked for while it may still land.
@@ -46,20 +47,20 @@ enum Scan {
     StillPossible,
 }
 
+/// The witness and head as a quorum of fresh `nodes` agree (also used without a key, by
+/// `vwf-signer witness show`).
+pub async fn agreed_view(nodes: &Nodes, account: &str) -> Result<AgreedView, Error> {
+    let readings = nodes
+        .ask(|node| async move { read(&node, account).await })
+        .await;
+    agree(&readings, nodes.quorum(), nodes.max_skew_seconds())
+        .map_err(|why| Error::NoQuorum(format!("{account}: {why}")))
+}
+
 impl Engine {
     /// The witness and head as a quorum of fresh nodes agree.
     pub(super) async fn agreed_view(&self, account: &str) -> Result<AgreedView, Error> {
-        let readings = self
-            .nodes
-            .ask(|node| async move { read(&node, account).await })
-            .await;
-        agree(
-            &readings,
-            self.nodes.quorum(),
-            self.nodes.max_skew_seconds(),
-            unix_now(),
-        )
-        .map_err(|why| Error::NoQuorum(format!("{account}: {why}")))
+        agreed_view(&self.nodes, account).await
     }
 
     /// The TaPoS block (its number and id) a quorum agrees on.
@@ -149,7 +150,11 @@ impl Engine {
         let expiration = u64::from(signed.transaction.expiration.0);
         let give_up_at = expiration + 2 * self.nodes.max_skew_seconds();
         loop {
-            let settlement = self.settle_once(signed, from_block).await;
+            // Each node's scan is bounded by the time left (and the per-node limit), so a node
+            // that feeds an endless scan only drops out of this round.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let limit = left.clamp(SETTLE_POLL, NODE_ANSWER_TIMEOUT);
+            let settlement = self.settle_once(signed, from_block, limit).await;
             if !matches!(settlement, Settlement::Unknown(_))
                 || Instant::now() + SETTLE_POLL >= deadline
                 || unix_now() > give_up_at
@@ -165,6 +170,7 @@ impl Engine {
         &self,
         signed: &SignedTransaction,
         from_block: u32,
+        limit: Duration,
     ) -> Settlement {
         let tx_id = match signed.transaction.id(&self.profile) {
             Ok(id) => id,
@@ -174,7 +180,9 @@ impl Engine {
         let tx_id = tx_id.as_str();
         let scans = self
             .nodes
-            .ask(|node| async move { scan(&node, tx_id, from_block, expiration).await })
+            .ask_within(limit, |node| async move {
+                scan(&node, tx_id, from_block, expiration).await
+            })
             .await;
         let quorum = self.nodes.quorum();
         let included: Vec<Result<u32, String>> = scans
@@ -234,6 +242,7 @@ async fn read(node: &Arc<NodeClient>, account: &str) -> Result<NodeReading, RpcE
         head_block: dgp.head_block_number,
         head_time: dgp.time.0,
         last_irreversible: dgp.last_irreversible_block_num,
+        received_at: unix_now(),
     })
 }
 

@@ -31,8 +31,9 @@ impl Engine {
         let from_block = if *from_block > 0 {
             *from_block
         } else {
-            // A record written before `from_block` existed: look back over the lifetime.
-            self.lookback_start().await
+            // A record written before `from_block` existed: start where it could first be.
+            self.lookback_start(&record.account, signed.transaction.expiration.0)
+                .await?
         };
         let sent = if unix_now() < u64::from(signed.transaction.expiration.0) {
             // It may still land. Re-sending the same signed bytes is safe: a node that has the
@@ -52,21 +53,21 @@ impl Engine {
         }
     }
 
-    /// The block to scan from when a record does not say: the agreed head minus the
-    /// transaction lifetime in blocks.
-    async fn lookback_start(&self) -> u32 {
-        let heads = self
-            .nodes
-            .ask(|node| async move { node.get_dynamic_global_properties().await })
-            .await;
-        let lowest = heads
-            .iter()
-            .filter_map(|h| h.as_ref().ok())
-            .map(|h| h.head_block_number)
-            .min()
-            .unwrap_or(1);
-        lowest
-            .saturating_sub(self.build.expiration_seconds + 20)
-            .max(1)
+    /// The block to scan from when a record does not say: the agreed head minus the time since
+    /// the transaction was signed (expiration minus lifetime) at one block per
+    /// [`MIN_BLOCK_INTERVAL_SECONDS`], so never later than its first possible block; the scan
+    /// then stops at the first block past the expiration.
+    async fn lookback_start(&self, account: &str, expiration: u32) -> Result<u32, Error> {
+        let view = self.agreed_view(account).await?;
+        let signed_at = expiration.saturating_sub(self.build.expiration_seconds);
+        let elapsed = view.head_time.saturating_sub(signed_at);
+        Ok(view
+            .head_block
+            .saturating_sub(elapsed / MIN_BLOCK_INTERVAL_SECONDS + 20)
+            .max(1))
     }
 }
+
+/// The block interval of every supported chain (VIT, Steem, Hive: `*_BLOCK_INTERVAL` = 3 s);
+/// missed slots only make blocks rarer, so counting one block per interval never starts late.
+const MIN_BLOCK_INTERVAL_SECONDS: u32 = 3;
