@@ -31,32 +31,63 @@ impl NodeClient {
     /// Broadcasts and waits until the transaction is in a block or has expired, within
     /// [`ClientOptions::synchronous_broadcast_timeout`](super::ClientOptions::synchronous_broadcast_timeout).
     /// Sent once, never retried.
+    ///
+    /// The answer must name `tx`'s id: a success for another transaction (a proxy mixing up
+    /// answers, a node reporting what it had pending) says nothing about ours and is
+    /// [`RpcError::TransactionIdMismatch`].
     pub async fn broadcast_transaction_synchronous(
         &self,
         tx: &SignedTransaction,
     ) -> Result<BroadcastResult, RpcError> {
         let method = "broadcast_transaction_synchronous";
+        let at = || {
+            self.transport
+                .site(self.style, Api::NetworkBroadcast, method)
+        };
+        // Computed before sending, so that a transaction whose id cannot be computed is never
+        // sent unchecked.
+        let sent = tx
+            .transaction
+            .id(&self.profile)
+            .map_err(|e| RpcError::Request {
+                at: at(),
+                reason: e.to_string(),
+            })?;
         let timeout = self.transport.options().synchronous_broadcast_timeout;
         let value = self.send(method, tx, timeout).await?;
-        self.parse(
+        let result = self.parse(
             Api::NetworkBroadcast,
             method,
             BroadcastResult::from_result(value),
-        )
+        )?;
+        if !result.id.eq_ignore_ascii_case(&sent) {
+            return Err(RpcError::TransactionIdMismatch {
+                at: at(),
+                sent,
+                received: result.id,
+            });
+        }
+        Ok(result)
     }
 
     /// Broadcasts once; `Ok` means the node validated the transaction and queued it, not that it
-    /// is in a block (use [`NodeClient::wait_for_inclusion`]).
+    /// is in a block (use [`NodeClient::wait_for_inclusion`]). Success is `null` (0.19
+    /// `network_broadcast_api`) or `{}` (appbase `condenser_api` and `network_broadcast_api`,
+    /// also through jussi); any other result is [`RpcError::InvalidResult`].
     ///
     /// The client never retries a broadcast: after a timeout it cannot know whether the node got
     /// the transaction. The caller may send the *same* transaction again with
     /// [`NodeClient::rebroadcast_transaction`]; it must never build a new one (new expiration or
     /// TaPoS) while the first may still be pending, since both could then apply.
     pub async fn broadcast_transaction(&self, tx: &SignedTransaction) -> Result<(), RpcError> {
+        let method = "broadcast_transaction";
         let timeout = self.transport.options().timeout;
-        self.send("broadcast_transaction", tx, timeout)
-            .await
-            .map(drop)
+        let value = self.send(method, tx, timeout).await?;
+        let accepted = match value {
+            Value::Null | Value::Object(_) => Ok(()),
+            other => Err(format!("expected null or {{}}, got {}", json_kind(&other))),
+        };
+        self.parse(Api::NetworkBroadcast, method, accepted)
     }
 
     /// Sends a transaction that was already given to [`NodeClient::broadcast_transaction`]
@@ -146,5 +177,17 @@ impl NodeClient {
             at: self.transport.site(self.style, api, method),
             reason: e.to_string(),
         })
+    }
+}
+
+/// The JSON type of an unexpected result, for an error (never its content: it may be long).
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }

@@ -66,7 +66,7 @@ impl NodeClient {
 
     /// Reads `get_config` again (the chain id is not re-checked; it cannot change).
     pub async fn get_config(&self) -> Result<NodeConfig, RpcError> {
-        get_config(&self.transport, self.style).await
+        get_config(&self.transport, self.style, &self.profile).await
     }
 
     /// The head block, its time and the last irreversible block.

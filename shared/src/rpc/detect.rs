@@ -7,6 +7,11 @@
 //!    `STEEM_*`/`HIVE_*` names send us to `condenser_api` when that works.
 //! 3. Whenever a chain id is read, a mismatch with the profile ends the connection attempt:
 //!    signatures for the wrong chain id recover to the wrong key.
+//!
+//! A probe's failure moves on to the other style only when the node says the API or method does
+//! not exist ([`RpcError::is_method_not_found`]). Anything else (a refused or unreadable config, a
+//! lock timeout or jussi timeout that outlasted the read retries, no answer) ends the attempt
+//! with that error: a guessed style would fail later, on a call that matters, with a worse error.
 
 use serde_json::value::RawValue;
 
@@ -21,7 +26,7 @@ pub(crate) async fn detect(
     transport: &Transport,
     profile: &ChainProfile,
 ) -> Result<(ApiStyle, NodeConfig), RpcError> {
-    let legacy = match get_config(transport, ApiStyle::LegacyCall).await {
+    let legacy = match get_config(transport, ApiStyle::LegacyCall, profile).await {
         Ok(config) => {
             check(transport, ApiStyle::LegacyCall, &config, profile)?;
             if config.legacy_names {
@@ -29,16 +34,15 @@ pub(crate) async fn detect(
             }
             Ok(config)
         }
-        // Nothing answered at all: the second probe would only wait again.
-        Err(e @ (RpcError::Connect { .. } | RpcError::Timeout { .. })) => return Err(e),
-        Err(e) => Err(e),
+        Err(e) if e.is_method_not_found() => Err(e),
+        Err(e) => return Err(e),
     };
-    match get_config(transport, ApiStyle::Condenser).await {
+    match get_config(transport, ApiStyle::Condenser, profile).await {
         Ok(config) => {
             check(transport, ApiStyle::Condenser, &config, profile)?;
             Ok((ApiStyle::Condenser, config))
         }
-        Err(condenser) => match legacy {
+        Err(condenser) if condenser.is_method_not_found() => match legacy {
             // Modern names but no condenser_api: the legacy answer is all there is.
             Ok(config) => Ok((ApiStyle::LegacyCall, config)),
             Err(legacy) => Err(RpcError::UnsupportedNode {
@@ -47,19 +51,22 @@ pub(crate) async fn detect(
                 condenser: Box::new(condenser),
             }),
         },
+        Err(condenser) => Err(condenser),
     }
 }
 
-/// `get_config` in one style, read into a [`NodeConfig`].
+/// `get_config` in one style, read for `profile`'s key family (see
+/// [`NodeConfig::from_result_for`]).
 pub(crate) async fn get_config(
     transport: &Transport,
     style: ApiStyle,
+    profile: &ChainProfile,
 ) -> Result<NodeConfig, RpcError> {
     let no_args: [Box<RawValue>; 0] = [];
     let value = transport
         .read(style, Api::Database, "get_config", &no_args)
         .await?;
-    NodeConfig::from_result(value).map_err(|reason| RpcError::InvalidResult {
+    NodeConfig::from_result_for(value, profile).map_err(|reason| RpcError::InvalidResult {
         at: site(transport, style),
         reason,
     })

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use super::node_error::NodeError;
+use super::node_error::{Disposition, NodeError, disposition};
 use crate::profile::ChainId;
 
 /// Where a call went: the node (credentials stripped) and the RPC method.
@@ -78,7 +78,7 @@ pub enum RpcError {
         at: CallSite,
         /// The status code.
         status: u16,
-        /// The start of the body, truncated.
+        /// The start of the body in one line (whitespace runs as one space), truncated.
         body: String,
     },
     /// The body was longer than `ClientOptions::max_response_bytes`.
@@ -115,16 +115,19 @@ pub enum RpcError {
         /// Which field and what is wrong with it.
         reason: String,
     },
-    /// The node answered with a JSON-RPC error.
-    #[error("{at}: node refused (code {code}): {kind}")]
+    /// The node answered with a JSON-RPC error. Shown in one line: for a mapped kind its meaning
+    /// and the node's words, else the node's words alone; the whole text is logged at `debug`.
+    #[error("{at}: node refused (code {code}): {}", node_text(kind, detail))]
     Node {
         /// Node and method.
         at: CallSite,
-        /// The JSON-RPC error code; informative only (SPEC §7.1).
+        /// The JSON-RPC error code; informative only for fc exceptions (SPEC §7.1), meaningful
+        /// for jussi's and appbase's own protocol errors.
         code: i64,
-        /// What the refusal means, read from the text.
+        /// What the refusal means, read from the whole text (message and data).
         kind: NodeError,
-        /// The first line of the node's message, truncated.
+        /// The node's error in one line: the fc exception name and the first informative line
+        /// (e.g. `assert_exception: Duplicate transaction check failed`), truncated.
         detail: String,
     },
     /// The node serves another chain; signing for it would produce signatures that recover to a
@@ -158,6 +161,17 @@ pub enum RpcError {
         /// Why the condenser probe failed.
         condenser: Box<RpcError>,
     },
+    /// `broadcast_transaction_synchronous` answered success for another transaction than the
+    /// one sent: its block number says nothing about ours.
+    #[error("{at}: node answered for transaction {received}, but the transaction sent is {sent}")]
+    TransactionIdMismatch {
+        /// Node and method.
+        at: CallSite,
+        /// The id of the signed transaction that was sent.
+        sent: String,
+        /// The id in the node's answer.
+        received: String,
+    },
     /// `get_witness_by_account` returned `null`.
     #[error("{at}: no witness named {name:?}")]
     NoSuchWitness {
@@ -177,21 +191,29 @@ pub enum RpcError {
 }
 
 impl RpcError {
-    /// Whether the same read may succeed if sent again: connection failures, timeouts, and
-    /// HTTP 408/429/5xx. Node refusals and malformed answers are not retried.
+    /// Whether the same read may succeed if sent again: connection failures, timeouts, HTTP
+    /// 408/429/5xx, and passing node errors (jussi's 1000 Request Timeout, 1050 Response
+    /// Timeout, 1100 upstream error and -32603 Internal Error; appbase's -32003 "Unable to
+    /// acquire database lock"). Other node refusals and malformed answers are not retried.
+    ///
+    /// The client retries reads only; a broadcast is sent once whatever this says, and after a
+    /// retryable failure its outcome is unknown (send the same transaction again with
+    /// [`NodeClient::rebroadcast_transaction`](super::NodeClient::rebroadcast_transaction)).
     pub fn is_retryable(&self) -> bool {
         match self {
             RpcError::Connect { .. } | RpcError::Timeout { .. } => true,
             RpcError::HttpStatus { status, .. } => {
                 matches!(status, 408 | 429) || (500..600).contains(status)
             }
+            RpcError::Node { .. } => self.disposition() == Some(Disposition::Transient),
             _ => false,
         }
     }
 
     /// Whether the failure lies with the node rather than with the request, so that another node
     /// may do better. The mapped [`NodeError`] kinds are about the transaction (SPEC §4.6) and are
-    /// not node faults; [`NodeError::Other`] is (a disabled API, a node-side exception).
+    /// not node faults; [`NodeError::Other`] is (a disabled API, a busy node or proxy, a
+    /// node-side exception).
     pub fn is_node_fault(&self) -> bool {
         match self {
             RpcError::InvalidUrl { .. }
@@ -204,11 +226,40 @@ impl RpcError {
         }
     }
 
+    /// Whether the node (or the jussi proxy before it) says the API or method does not exist
+    /// there: appbase -32601 or "Could not find method/API" (sent as -32002), 0.19 "no method with
+    /// name", jussi 1200/1300. The one answer on which style detection tries the other style.
+    pub fn is_method_not_found(&self) -> bool {
+        self.disposition() == Some(Disposition::MethodNotFound)
+    }
+
+    /// The disposition of an unmapped node error; `None` for anything else.
+    fn disposition(&self) -> Option<Disposition> {
+        match self {
+            RpcError::Node {
+                kind: NodeError::Other { .. },
+                code,
+                detail,
+                ..
+            } => Some(disposition(*code, detail)),
+            _ => None,
+        }
+    }
+
     /// The node's refusal, if this is one.
     pub fn node_error(&self) -> Option<&NodeError> {
         match self {
             RpcError::Node { kind, .. } => Some(kind),
             _ => None,
         }
+    }
+}
+
+/// What [`RpcError::Node`] shows after the code: the node's words, after the kind's meaning when
+/// the kind is a mapped one (for `Other` the words are the kind).
+fn node_text(kind: &NodeError, detail: &str) -> String {
+    match kind {
+        NodeError::Other { .. } => detail.to_owned(),
+        kind => format!("{kind}; node said: {detail}"),
     }
 }

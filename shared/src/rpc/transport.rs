@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use tracing::debug;
 
 use super::error::{CallSite, RpcError};
-use super::node_error::{MAX_ERROR_TEXT, NodeError, truncate};
+use super::node_error::{MAX_ERROR_TEXT, NodeError, one_line, summarize, truncate};
 use super::style::{Api, ApiStyle};
 
 /// Limits and retry policy of a [`NodeClient`](super::NodeClient).
@@ -25,8 +25,9 @@ pub struct ClientOptions {
     pub synchronous_broadcast_timeout: Duration,
     /// Largest response body accepted, in bytes; larger bodies are cut off. Default 4 MiB.
     pub max_response_bytes: usize,
-    /// How many times a failed read is sent again (connect failures, timeouts, HTTP 408/429/5xx).
-    /// Broadcasts are never retried by the client. Default 2.
+    /// How many times a failed read is sent again (connect failures, timeouts, HTTP 408/429/5xx,
+    /// and passing node errors: jussi timeouts and upstream errors, a database lock; see
+    /// [`RpcError::is_retryable`]). Broadcasts are never retried by the client. Default 2.
     pub read_retries: u32,
     /// Wait before the first read retry; doubles after each. Default 200 ms.
     pub retry_backoff: Duration,
@@ -249,10 +250,11 @@ fn http_client(options: &ClientOptions, url: &str) -> Result<reqwest::Client, Rp
 
 /// Checks a JSON-RPC response (SPEC §7.1) and returns its `result`.
 fn envelope(status: StatusCode, bytes: &[u8], id: u64, at: &CallSite) -> Result<Value, RpcError> {
+    // An HTML error page runs over many lines; an error is shown in one.
     let http_status = || RpcError::HttpStatus {
         at: at.clone(),
         status: status.as_u16(),
-        body: truncate(&String::from_utf8_lossy(bytes), MAX_ERROR_TEXT),
+        body: truncate(&one_line(&String::from_utf8_lossy(bytes)), MAX_ERROR_TEXT),
     };
     let malformed = |reason: String| RpcError::MalformedResponse {
         at: at.clone(),
@@ -291,8 +293,9 @@ fn envelope(status: StatusCode, bytes: &[u8], id: u64, at: &CallSite) -> Result<
         .ok_or_else(|| malformed("neither result nor error".into()))
 }
 
-/// Maps a JSON-RPC `error` member: the kind comes from `message` and `data` together, since 0.19
-/// puts fc's text in `message` and appbase may put the exception in `data`.
+/// Maps a JSON-RPC `error` member. The kind comes from `message` and `data` together (0.19 puts
+/// the cause below a generic first line of `message`; appbase puts the exception name in `data`);
+/// the error shows one line, and the whole member goes to the `debug` log.
 fn node_error(error: &Value, at: &CallSite) -> RpcError {
     let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
     let message = match error.get("message") {
@@ -300,21 +303,18 @@ fn node_error(error: &Value, at: &CallSite) -> RpcError {
         Some(other) => other.to_string(),
         None => String::new(),
     };
-    let data = match error.get("data") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
+    let data = error.get("data").filter(|d| !d.is_null());
+    let full = match data {
+        None => message.clone(),
+        Some(Value::String(s)) => format!("{message}\n{s}"),
+        Some(other) => format!("{message}\n{other}"),
     };
-    let full = if data.is_empty() {
-        message.clone()
-    } else {
-        format!("{message}\n{data}")
-    };
-    let first_line = message.lines().next().unwrap_or_default();
+    let detail = summarize(&message, data);
+    debug!(node = %at.url, method = %at.method, code, error = %error, "rpc node error");
     RpcError::Node {
         at: at.clone(),
         code,
-        kind: NodeError::classify(&full),
-        detail: truncate(first_line, MAX_ERROR_TEXT),
+        kind: NodeError::classify_with_summary(&full, &detail),
+        detail,
     }
 }

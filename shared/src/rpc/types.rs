@@ -12,7 +12,7 @@ use super::flex::Flex;
 use crate::asset::Asset;
 use crate::keys::PublicKey;
 use crate::operation::ChainProperties;
-use crate::profile::{ChainId, ChainProfile, PropsLayout};
+use crate::profile::{ChainId, ChainProfile, ProfileName, PropsLayout};
 use crate::time::TimePointSec;
 use crate::transaction::BlockId;
 
@@ -34,22 +34,55 @@ pub struct NodeConfig {
     pub legacy_names: bool,
 }
 
+/// The `get_config` key families (the part before `_CHAIN_ID`, …) a profile's nodes use, most
+/// likely first: VIT keeps 0.19's `STEEMIT_` (SPEC §7.4), Steem 0.20+ writes `STEEM_` (0.19
+/// Steem nodes `STEEMIT_`), Hive `HIVE_`.
+fn families(name: ProfileName) -> &'static [&'static str] {
+    match name {
+        ProfileName::Vit => &["STEEMIT", "VIT"],
+        ProfileName::Steem => &["STEEM", "STEEMIT"],
+        ProfileName::Hive => &["HIVE"],
+    }
+}
+
 impl NodeConfig {
-    /// Reads a `get_config` result. A missing or inconsistent chain id or prefix is an error;
-    /// `OLD_*` keys (a chain's pre-fork id) are not the node's current values and are skipped.
+    /// Reads a `get_config` result. A missing chain id or prefix is an error; `OLD_*` keys (a
+    /// chain's pre-fork id) are not the node's current values and are skipped. When keys of two
+    /// families disagree, the node's own family (the one of its `*_BLOCKCHAIN_VERSION`) wins;
+    /// without one, they are an error.
     pub fn from_result(value: Value) -> Result<Self, String> {
+        Self::read(value, &[])
+    }
+
+    /// [`NodeConfig::from_result`] for a node of `profile`'s chain: when keys disagree and the
+    /// node's own family is unknown, the profile's family wins. hived 1.25 writes every
+    /// `#define` of its config.hpp, so its `get_config` holds `HIVE_CHAIN_ID` (beeab0de…) beside
+    /// a leftover `STEEM_CHAIN_ID` of zeros (openhive-network/hive v1.25.0,
+    /// libraries/protocol/include/hive/protocol/config.hpp and
+    /// libraries/protocol/get_config.d/generate_get_config.cmake).
+    ///
+    /// The node's own family comes first even then: a Hive node's `STEEM_CHAIN_ID` equals
+    /// Steem's chain id, and must not let it pass for a Steem node.
+    pub fn from_result_for(value: Value, profile: &ChainProfile) -> Result<Self, String> {
+        Self::read(value, families(profile.name))
+    }
+
+    fn read(value: Value, profile_families: &[&str]) -> Result<Self, String> {
         let Value::Object(map) = value else {
             return Err("get_config result is not an object".into());
         };
-        let chain_id = single_by_suffix(&map, "_CHAIN_ID")?
+        let mut order: Vec<String> = own_family(&map).into_iter().collect();
+        order.extend(profile_families.iter().map(|f| (*f).to_owned()));
+        let pick = |suffix: &str| by_suffix(&map, suffix, &order);
+        let chain_id = pick("_CHAIN_ID")?
             .ok_or("no *_CHAIN_ID key")
             .and_then(|v| value_text(v).ok_or("*_CHAIN_ID is not a string"))?;
         let chain_id = ChainId::from_hex(&chain_id).map_err(|e| e.to_string())?;
-        let address_prefix = single_by_suffix(&map, "_ADDRESS_PREFIX")?
+        let address_prefix = pick("_ADDRESS_PREFIX")?
             .and_then(value_text)
             .ok_or("no *_ADDRESS_PREFIX string")?;
         let number = |suffix: &str| -> Result<Option<u32>, String> {
-            single_by_suffix(&map, suffix)?
+            pick(suffix)?
                 .map(|v| serde_json::from_value::<Flex<u32>>(v.clone()).map(|f| f.0))
                 .transpose()
                 .map_err(|e| format!("*{suffix}: {e}"))
@@ -59,31 +92,47 @@ impl NodeConfig {
             address_prefix,
             block_interval: number("_BLOCK_INTERVAL")?,
             max_time_until_expiration: number("_MAX_TIME_UNTIL_EXPIRATION")?,
-            blockchain_version: single_by_suffix(&map, "_BLOCKCHAIN_VERSION")?.and_then(value_text),
+            blockchain_version: pick("_BLOCKCHAIN_VERSION")?.and_then(value_text),
             legacy_names: map.keys().any(|k| k.starts_with("STEEMIT_")),
         })
     }
 }
 
-/// The one value of the keys ending in `suffix` (excluding `OLD_*`); an error if they disagree.
-fn single_by_suffix<'a>(
+/// The family of the node's own `*_BLOCKCHAIN_VERSION` key, when there is exactly one.
+fn own_family(map: &Map<String, Value>) -> Option<String> {
+    let mut found = map
+        .keys()
+        .filter(|k| !k.starts_with("OLD_"))
+        .filter_map(|k| k.strip_suffix("_BLOCKCHAIN_VERSION"));
+    match (found.next(), found.next()) {
+        (Some(family), None) => Some(family.to_owned()),
+        _ => None,
+    }
+}
+
+/// The value of the keys ending in `suffix` (excluding `OLD_*`): their one value when they
+/// agree, else the value of the first family in `order` that has the key; an error when they
+/// disagree and none of `order` has it.
+fn by_suffix<'a>(
     map: &'a Map<String, Value>,
     suffix: &str,
+    order: &[String],
 ) -> Result<Option<&'a Value>, String> {
-    let mut found: Option<(&String, &Value)> = None;
-    for (key, value) in map {
-        if !key.ends_with(suffix) || key.starts_with("OLD_") {
-            continue;
-        }
-        match found {
-            Some((first, seen)) if seen != value => {
-                return Err(format!("{first} and {key} disagree"));
-            }
-            Some(_) => {}
-            None => found = Some((key, value)),
-        }
-    }
-    Ok(found.map(|(_, v)| v))
+    let found: Vec<(&String, &Value)> = map
+        .iter()
+        .filter(|(key, _)| key.ends_with(suffix) && !key.starts_with("OLD_"))
+        .collect();
+    let Some(&(first, value)) = found.first() else {
+        return Ok(None);
+    };
+    let Some(&(other, _)) = found.iter().find(|(_, v)| *v != value) else {
+        return Ok(Some(value));
+    };
+    order
+        .iter()
+        .find_map(|family| map.get(&format!("{family}{suffix}")))
+        .map(Some)
+        .ok_or_else(|| format!("{first} and {other} disagree"))
 }
 
 fn value_text(value: &Value) -> Option<String> {
@@ -217,4 +266,62 @@ pub(crate) fn decode<T: DeserializeOwned>(value: Value) -> Result<T, String> {
 /// Prefixes an error with the field it came from.
 pub(crate) fn at<E: std::fmt::Display>(field: &'static str) -> impl Fn(E) -> String {
     move |e| format!("{field}: {e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn hive_id() -> String {
+        ChainProfile::hive().chain_id.to_string()
+    }
+
+    #[test]
+    fn disagreeing_families_resolve_to_the_node_own_family() {
+        // hived 1.25: HIVE_ is the node's family (its *_BLOCKCHAIN_VERSION), whatever the profile.
+        let config = json!({
+            "HIVE_CHAIN_ID": hive_id(), "STEEM_CHAIN_ID": "0".repeat(64),
+            "HIVE_ADDRESS_PREFIX": "STM", "HIVE_BLOCKCHAIN_VERSION": "1.25.0",
+        });
+        for profile in [ChainProfile::hive(), ChainProfile::steem()] {
+            let read = NodeConfig::from_result_for(config.clone(), &profile);
+            assert_eq!(read.map(|c| c.chain_id), Ok(ChainProfile::hive().chain_id));
+        }
+        assert_eq!(
+            NodeConfig::from_result(config).map(|c| c.chain_id),
+            Ok(ChainProfile::hive().chain_id)
+        );
+    }
+
+    #[test]
+    fn without_a_version_key_the_profile_family_decides_or_the_keys_are_refused() {
+        let config = json!({
+            "HIVE_CHAIN_ID": hive_id(), "STEEM_CHAIN_ID": "0".repeat(64),
+            "HIVE_ADDRESS_PREFIX": "STM",
+        });
+        let hive = NodeConfig::from_result_for(config.clone(), &ChainProfile::hive());
+        assert_eq!(hive.map(|c| c.chain_id), Ok(ChainProfile::hive().chain_id));
+        let steem = NodeConfig::from_result_for(config.clone(), &ChainProfile::steem());
+        assert_eq!(
+            steem.map(|c| c.chain_id),
+            Ok(ChainProfile::steem().chain_id)
+        );
+        let error = NodeConfig::from_result(config).map(|c| c.chain_id);
+        assert!(
+            matches!(&error, Err(e) if e.contains("disagree")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn agreeing_keys_and_old_ids_need_no_preference() {
+        let config = json!({
+            "HIVE_CHAIN_ID": hive_id(), "OLD_CHAIN_ID": "0".repeat(64),
+            "HIVE_ADDRESS_PREFIX": "STM", "STEEM_ADDRESS_PREFIX": "STM",
+        });
+        let read = NodeConfig::from_result_for(config, &ChainProfile::vit());
+        assert_eq!(read.map(|c| c.address_prefix), Ok("STM".to_owned()));
+    }
 }

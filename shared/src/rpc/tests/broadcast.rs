@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::fixtures::{LEGACY_TEXTS, legacy_error, vit_block, vit_dgp, vit_tx};
+use super::fixtures::{LEGACY_TEXTS, appbase_error, legacy_error, vit_block, vit_dgp, vit_tx};
 use super::server::Reply;
-use super::{connect, err, ok, vit_node};
+use super::{connect, err, hive_node, ok, vit_node};
 use crate::profile::ChainProfile;
 use crate::rpc::{Inclusion, Rebroadcast, RpcError};
+
+const SYNCHRONOUS: &str = "network_broadcast_api.broadcast_transaction_synchronous";
 
 const BROADCAST: &str = "network_broadcast_api.broadcast_transaction";
 
@@ -166,4 +168,107 @@ async fn inclusion_ends_as_expired_once_head_time_passes_expiration() {
             head_block_number: 120
         }
     );
+}
+
+#[tokio::test]
+async fn synchronous_broadcast_answered_for_another_transaction_is_an_error() {
+    let node = vit_node().await;
+    let (tx, id, _) = vit_tx();
+    let other = "514c80a81bb579e1ee06d98be378272731a3bdc1";
+    node.route(
+        SYNCHRONOUS,
+        vec![Reply::Result(
+            json!({"id": other, "block_num": 8_999_124, "trx_num": 0, "expired": false}),
+        )],
+    );
+    let client = connect(&node, ChainProfile::vit()).await;
+    let error = err(client.broadcast_transaction_synchronous(&tx).await);
+    assert!(
+        matches!(&error, RpcError::TransactionIdMismatch { sent, received, .. }
+            if *sent == id && received == other),
+        "{error:?}"
+    );
+    let shown = error.to_string();
+    assert!(
+        shown.contains(&id) && shown.contains(other) && shown.contains(SYNCHRONOUS),
+        "{shown}"
+    );
+    assert!(error.is_node_fault() && !error.is_retryable());
+    assert_eq!(node.count(SYNCHRONOUS), 1, "sent once");
+}
+
+#[tokio::test]
+async fn synchronous_broadcast_id_is_compared_without_case() {
+    let node = vit_node().await;
+    let (tx, id, _) = vit_tx();
+    node.route(
+        SYNCHRONOUS,
+        vec![Reply::Result(
+            json!({"id": id.to_uppercase(), "block_num": 5, "trx_num": 0, "expired": false}),
+        )],
+    );
+    let client = connect(&node, ChainProfile::vit()).await;
+    assert_eq!(
+        ok(client.broadcast_transaction_synchronous(&tx).await).block_num,
+        5
+    );
+}
+
+#[tokio::test]
+async fn appbase_empty_object_is_a_successful_broadcast() {
+    // condenser_api.broadcast_transaction answers `{}`, as it does through jussi.
+    let node = hive_node().await;
+    node.route(
+        "condenser_api.broadcast_transaction",
+        vec![Reply::Result(json!({}))],
+    );
+    let client = connect(&node, ChainProfile::hive()).await;
+    let (tx, _, _) = vit_tx();
+    ok(client.broadcast_transaction(&tx).await);
+    assert_eq!(
+        ok(client.rebroadcast_transaction(&tx).await),
+        Rebroadcast::Accepted
+    );
+    // An answer with `"error": null` beside the result is a success too.
+    node.route(
+        "condenser_api.broadcast_transaction",
+        vec![Reply::Envelope(
+            json!({"jsonrpc": "2.0", "result": {}, "error": null}),
+        )],
+    );
+    ok(client.broadcast_transaction(&tx).await);
+    assert_eq!(node.count("condenser_api.broadcast_transaction"), 3);
+}
+
+#[tokio::test]
+async fn appbase_duplicate_refusal_of_a_resend_is_already_known() {
+    let node = hive_node().await;
+    node.route(
+        "condenser_api.broadcast_transaction",
+        vec![Reply::Error(appbase_error(
+            "Assert Exception:false: Duplicate transaction check failed",
+            "assert_exception",
+            10,
+        ))],
+    );
+    let client = connect(&node, ChainProfile::hive()).await;
+    let (tx, _, _) = vit_tx();
+    assert_eq!(
+        ok(client.rebroadcast_transaction(&tx).await),
+        Rebroadcast::AlreadyKnown
+    );
+}
+
+#[tokio::test]
+async fn broadcast_result_other_than_null_or_an_object_is_refused() {
+    let node = vit_node().await;
+    node.route(BROADCAST, vec![Reply::Result(json!(true))]);
+    let client = connect(&node, ChainProfile::vit()).await;
+    let (tx, _, _) = vit_tx();
+    let error = err(client.broadcast_transaction(&tx).await);
+    assert!(
+        matches!(&error, RpcError::InvalidResult { reason, .. } if reason.contains("a boolean")),
+        "{error:?}"
+    );
+    assert_eq!(node.count(BROADCAST), 1);
 }

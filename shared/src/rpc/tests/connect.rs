@@ -2,11 +2,25 @@
 
 use serde_json::json;
 
-use super::fixtures::{hive_config, vit_config};
+use super::fixtures::{
+    appbase_lock_error, appbase_no_method, hive_config, hived_1_25_config, jussi_error, vit_config,
+};
 use super::server::{Flavor, Reply, TestNode};
 use super::{connect, err, hive_node, ok, options, vit_node};
 use crate::profile::ChainProfile;
-use crate::rpc::{ApiStyle, NodeClient, RpcError};
+use crate::rpc::{ApiStyle, NodeClient, NodeError, RpcError};
+
+const LEGACY_CONFIG: &str = "database_api.get_config";
+const CONDENSER_CONFIG: &str = "condenser_api.get_config";
+
+/// An appbase node whose `call database_api get_config` answers with modern names, and whose
+/// `condenser_api.get_config` answers `condenser`.
+async fn modern_node(condenser: Vec<Reply>) -> TestNode {
+    let node = TestNode::start(Flavor::Appbase).await;
+    node.route(LEGACY_CONFIG, vec![Reply::Result(hive_config())])
+        .route(CONDENSER_CONFIG, condenser);
+    node
+}
 
 #[tokio::test]
 async fn legacy_node_is_detected_with_one_call() {
@@ -114,19 +128,157 @@ async fn node_without_either_style_is_unsupported() {
 async fn config_without_chain_id_is_not_accepted() {
     let node = TestNode::start(Flavor::Legacy).await;
     node.route(
-        "database_api.get_config",
+        LEGACY_CONFIG,
         vec![Reply::Result(json!({"STEEMIT_ADDRESS_PREFIX": "VIT"}))],
     );
     let error = err(NodeClient::connect(&node.url, ChainProfile::vit(), options()).await);
-    match error {
-        RpcError::UnsupportedNode { legacy, .. } => {
-            assert!(
-                matches!(*legacy, RpcError::InvalidResult { .. }),
-                "{legacy:?}"
-            );
-        }
-        other => panic!("expected UnsupportedNode, got {other:?}"),
+    // A config the node does serve but that is unusable: no other style is tried.
+    assert!(
+        matches!(&error, RpcError::InvalidResult { reason, .. } if reason.contains("_CHAIN_ID")),
+        "{error:?}"
+    );
+    assert_eq!(node.count(CONDENSER_CONFIG), 0);
+}
+
+#[tokio::test]
+async fn hived_config_with_a_leftover_steem_chain_id_is_accepted_for_hive() {
+    let node = TestNode::start(Flavor::Appbase).await;
+    node.route(CONDENSER_CONFIG, vec![Reply::Result(hived_1_25_config())]);
+    let client = connect(&node, ChainProfile::hive()).await;
+    assert_eq!(client.style(), ApiStyle::Condenser);
+    assert_eq!(client.node_config().chain_id, ChainProfile::hive().chain_id);
+    assert_eq!(
+        client.node_config().blockchain_version.as_deref(),
+        Some("1.25.0")
+    );
+    assert_eq!(ok(client.get_config().await), *client.node_config());
+}
+
+#[tokio::test]
+async fn hived_config_does_not_pass_for_steem_by_its_leftover_key() {
+    // Its STEEM_CHAIN_ID is Steem's id; the node's own HIVE_ family decides.
+    let node = TestNode::start(Flavor::Appbase).await;
+    node.route(CONDENSER_CONFIG, vec![Reply::Result(hived_1_25_config())]);
+    let error = err(NodeClient::connect(&node.url, ChainProfile::steem(), options()).await);
+    assert!(
+        matches!(&error, RpcError::ChainIdMismatch { node, .. } if *node == ChainProfile::hive().chain_id),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn disagreeing_chain_ids_without_a_version_key_follow_the_profile_family() {
+    let mut config = hived_1_25_config();
+    let Some(map) = config.as_object_mut() else {
+        panic!("config is an object")
+    };
+    map.remove("HIVE_BLOCKCHAIN_VERSION");
+    let node = TestNode::start(Flavor::Appbase).await;
+    node.route(CONDENSER_CONFIG, vec![Reply::Result(config)]);
+    let client = connect(&node, ChainProfile::hive()).await;
+    assert_eq!(client.node_config().chain_id, ChainProfile::hive().chain_id);
+    // VIT's families (STEEMIT_, VIT_) hold neither value: an error naming both keys.
+    let error = err(NodeClient::connect(&node.url, ChainProfile::vit(), options()).await);
+    assert!(
+        matches!(&error, RpcError::InvalidResult { reason, .. }
+            if reason.contains("HIVE_CHAIN_ID") && reason.contains("STEEM_CHAIN_ID")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_method_on_the_condenser_probe_keeps_the_legacy_answer() {
+    let node = modern_node(vec![Reply::Error(appbase_no_method("get_config"))]).await;
+    let client = connect(&node, ChainProfile::hive()).await;
+    assert_eq!(client.style(), ApiStyle::LegacyCall);
+}
+
+#[tokio::test]
+async fn jussi_without_an_upstream_for_condenser_api_keeps_the_legacy_answer() {
+    // api.steemit.com in Feb 2018: jussi had no appbase upstream yet (steemit/jussi 1d6f106,
+    // jussi/upstream.py); the recorded answer (shared/tests/data/nodes/jussi).
+    let node = modern_node(vec![Reply::Error(jussi_error(
+        1300,
+        "Invalid/unhealthy upstream None : No matching url found",
+    ))])
+    .await;
+    let client = connect(&node, ChainProfile::hive()).await;
+    assert_eq!(client.style(), ApiStyle::LegacyCall);
+    assert_eq!(node.count(CONDENSER_CONFIG), 1, "not retried");
+}
+
+#[tokio::test]
+async fn passing_error_on_the_condenser_probe_is_retried_then_reported() {
+    for body in [appbase_lock_error(), jussi_error(1000, "Request Timeout")] {
+        let node = modern_node(vec![Reply::Error(body.clone())]).await;
+        let error = err(NodeClient::connect(&node.url, ChainProfile::hive(), options()).await);
+        assert!(
+            matches!(error.node_error(), Some(NodeError::Other { .. })) && error.is_retryable(),
+            "{body}: {error:?}"
+        );
+        assert!(error.to_string().contains(CONDENSER_CONFIG), "{error}");
+        assert_eq!(
+            node.count(CONDENSER_CONFIG),
+            1 + options().read_retries as usize,
+            "{body}"
+        );
     }
+}
+
+#[tokio::test]
+async fn passing_error_on_the_condenser_probe_that_clears_selects_condenser() {
+    let node = modern_node(vec![
+        Reply::Error(appbase_lock_error()),
+        Reply::Result(hive_config()),
+    ])
+    .await;
+    let client = connect(&node, ChainProfile::hive()).await;
+    assert_eq!(client.style(), ApiStyle::Condenser);
+    assert_eq!(node.count(CONDENSER_CONFIG), 2);
+}
+
+#[tokio::test]
+async fn unusable_condenser_config_is_reported_not_replaced_by_the_legacy_style() {
+    let mut config = hive_config();
+    config["HIVE_CHAIN_ID"] = json!("not hex");
+    let node = modern_node(vec![Reply::Result(config)]).await;
+    let error = err(NodeClient::connect(&node.url, ChainProfile::hive(), options()).await);
+    assert!(
+        matches!(&error, RpcError::InvalidResult { at, .. } if at.method == CONDENSER_CONFIG),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_api_on_the_legacy_probe_moves_on_to_condenser() {
+    let answers = [
+        // appbase without the 0.19-style database_api get_config.
+        json!({"code": -32002, "message": "Assert Exception:api_itr != _registered_apis.end(): Could not find API database_api", "data": {"code": 10, "name": "assert_exception", "message": "Assert Exception"}}),
+        // jussi routing a namespace it does not know (steemit/jussi jussi/urn.py).
+        jussi_error(1200, "Invalid JSONRPC method namespace call"),
+    ];
+    for body in answers {
+        let node = hive_node().await;
+        node.route(LEGACY_CONFIG, vec![Reply::Error(body.clone())]);
+        let client = connect(&node, ChainProfile::hive()).await;
+        assert_eq!(client.style(), ApiStyle::Condenser, "{body}");
+        assert_eq!(node.count(LEGACY_CONFIG), 1, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn passing_error_on_the_legacy_probe_does_not_guess_a_style() {
+    let node = hive_node().await;
+    node.route(
+        LEGACY_CONFIG,
+        vec![Reply::Error(jussi_error(1100, "Upstream response error"))],
+    );
+    let error = err(NodeClient::connect(&node.url, ChainProfile::hive(), options()).await);
+    assert!(
+        error.is_retryable() && !error.is_method_not_found(),
+        "{error:?}"
+    );
+    assert_eq!(node.count(CONDENSER_CONFIG), 0);
 }
 
 #[tokio::test]

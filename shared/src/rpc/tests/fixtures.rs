@@ -61,6 +61,16 @@ pub(super) fn hive_config() -> Value {
     })
 }
 
+/// hived 1.25's `condenser_api.get_config`: it writes every `#define` of config.hpp, so a
+/// leftover `STEEM_CHAIN_ID` of zeros (Steem's id) sits beside `HIVE_CHAIN_ID`
+/// (openhive-network/hive v1.25.0, libraries/protocol/get_config.d/generate_get_config.cmake).
+pub(super) fn hived_1_25_config() -> Value {
+    let mut config = hive_config();
+    config["HIVE_BLOCKCHAIN_VERSION"] = json!("1.25.0");
+    config["STEEM_CHAIN_ID"] = json!("0".repeat(64));
+    config
+}
+
 /// 0.19 dynamic global properties with string-encoded big integers and extra members.
 pub(super) fn vit_dgp(head: u32, time: &str) -> Value {
     json!({
@@ -128,6 +138,41 @@ pub(super) fn legacy_error(message: &str) -> Value {
     json!({ "code": 1, "message": message })
 }
 
+/// A 0.19 error body as fc-rpc writes it: `code: 1`, `to_detail_string()` in `message` and the
+/// exception as `data` (steemit/steem, libraries/fc/src/rpc/websocket_api.cpp `on_message`).
+pub(super) fn legacy_error_with_data(message: &str, name: &str, code: i64) -> Value {
+    json!({
+        "code": 1,
+        "message": message,
+        "data": {"code": code, "name": name, "message": "Assert Exception", "stack": [{"context": {"level": "error", "file": "api_connection.hpp", "line": 109, "method": "call"}, "format": "itr != _by_name.end(): no method with name '${name}'", "data": {"name": "x"}}]}
+    })
+}
+
+/// appbase's answer to an unknown API or method: `find_api_method`'s assertion, reported as
+/// -32002 (as recorded in steemit/hivemind issue 75; steemit/steem
+/// libraries/plugins/json_rpc/json_rpc_plugin.cpp).
+pub(super) fn appbase_no_method(method: &str) -> Value {
+    json!({
+        "code": -32002,
+        "message": format!("Assert Exception:method_itr != api_itr->second.end(): Could not find method {method}"),
+        "data": {"code": 10, "name": "assert_exception", "message": "Assert Exception", "stack": [{"context": {"level": "error", "file": "json_rpc_plugin.cpp", "line": 118, "method": "find_api_method", "hostname": "", "timestamp": "2018-02-01T06:50:00"}, "format": "method_itr != api_itr->second.end(): Could not find method ${method}", "data": {"method": method}}]}
+    })
+}
+
+/// appbase's lock timeout: -32003 with chainbase `lock_exception::what()` and no data.
+pub(super) fn appbase_lock_error() -> Value {
+    json!({"code": -32003, "message": "Unable to acquire database lock"})
+}
+
+/// A jussi error (steemit/jussi, jussi/errors.py `JsonRpcError.to_sanic_response`).
+pub(super) fn jussi_error(code: i64, message: &str) -> Value {
+    json!({
+        "code": code,
+        "message": message,
+        "data": {"error_id": "4b7ba7e5-1f0f-4d1c-9a43-7c3f3e1f2a10", "jussi_request_id": "000000000000000"}
+    })
+}
+
 /// An appbase error body: code -32000, fc's exception in `data`.
 pub(super) fn appbase_error(message: &str, name: &str, code: i64) -> Value {
     json!({
@@ -135,6 +180,24 @@ pub(super) fn appbase_error(message: &str, name: &str, code: i64) -> Value {
         "message": message,
         "data": {"code": code, "name": name, "message": message, "stack": [{"context": {"level": "error", "file": "transaction.cpp", "line": 100}, "format": message, "data": {}}]}
     })
+}
+
+/// The one-line summary of each of [`LEGACY_TEXTS`], by name.
+pub(super) fn legacy_summary(name: &str) -> &'static str {
+    match name {
+        "missing_authority" => {
+            "tx_missing_active_auth: missing required active authority:Missing Active Authority vit-test-witness"
+        }
+        "duplicate_transaction" => "assert_exception: Duplicate transaction check failed",
+        "expired" => "transaction_expiration_exception: transaction expiration exception",
+        "tapos" => "transaction_tapos_exception: transaction tapos exception",
+        "irrelevant_signature" => {
+            "tx_irrelevant_sig: irrelevant signature included:Unnecessary signature(s) detected"
+        }
+        "duplicate_signature" => "tx_duplicate_sig: duplicate signature included",
+        "not_canonical" => "assert_exception: signature is not canonical",
+        other => panic!("no summary for {other}"),
+    }
 }
 
 /// steemd 0.19 texts for each mapped refusal, as `message` carries them.

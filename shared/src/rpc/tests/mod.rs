@@ -1,6 +1,7 @@
 //! Tests against a real HTTP server on 127.0.0.1 serving canned 0.19 and appbase answers.
 
 mod broadcast;
+mod capture;
 mod connect;
 mod errors;
 mod fixtures;

@@ -80,13 +80,14 @@ async fn condenser_requests_match_the_vectors() {
             vec![Reply::Result(
                 json!({"blockchain_version": "0.23.1", "chain_id": "0".repeat(64)}),
             )],
-        )
-        .route(
-            "condenser_api.broadcast_transaction_synchronous",
-            vec![Reply::Result(
-                json!({"id": "ab", "block_num": "9", "trx_num": 2, "expired": false}),
-            )],
         );
+    let id = ok(tx.transaction.id(&steem));
+    node.route(
+        "condenser_api.broadcast_transaction_synchronous",
+        vec![Reply::Result(
+            json!({"id": id, "block_num": "9", "trx_num": 2, "expired": false}),
+        )],
+    );
     let client = connect(&node, steem).await;
     err(client.get_witness_by_account("vit-test-witness").await);
     ok(client.get_dynamic_global_properties().await);

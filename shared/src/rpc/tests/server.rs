@@ -23,6 +23,8 @@ pub(super) enum Reply {
     Error(Value),
     /// This body, verbatim, status 200.
     Raw(String),
+    /// This whole response object, status 200, with `id` set to the request's.
+    Envelope(Value),
     /// This status and body.
     Status(u16, String),
     /// The reply, after a delay (to trigger the client's timeout).
@@ -171,6 +173,10 @@ async fn respond(state: &NodeState, id: &Value, mut reply: Reply) -> Response {
             envelope(json!(id.as_u64().unwrap_or(0) + 1000), "result", v),
         ),
         Reply::Raw(text) => (200, text),
+        Reply::Envelope(mut object) => {
+            object["id"] = id.clone();
+            (200, object.to_string())
+        }
         Reply::Status(code, text) => (code, text),
         Reply::Delay(..) => (500, String::new()),
     };
