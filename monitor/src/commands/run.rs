@@ -19,7 +19,8 @@ use crate::signer_client::GrpcSigner;
 pub async fn run(path: &Path) -> Result<(), Error> {
     let settings = config::load(path)?;
     state_file::ensure_dir(&settings.state_dir)?;
-    let state = state_file::load(&settings.state_dir, &settings.policy.account)?;
+    let (state, rebaselined) = state_file::load(&settings.state_dir, &settings.policy.account)?
+        .for_mode(settings.policy.dry_run);
     let signer = GrpcSigner::new(&settings.signer, &settings.profile.address_prefix)?;
     let span = if settings.policy.dry_run {
         tracing::warn_span!("DRY-RUN")
@@ -44,6 +45,9 @@ pub async fn run(path: &Path) -> Result<(), Error> {
         let alerts = Dispatcher::new(sinks, source, min_interval);
         for line in summary(&settings).lines() {
             tracing::info!(event = "startup", "{line}");
+        }
+        if let Some(note) = &rebaselined {
+            tracing::warn!(event = "mode-changed", "{note}");
         }
         if let Some(p) = &state.pending {
             tracing::warn!(

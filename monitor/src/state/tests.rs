@@ -572,10 +572,20 @@ fn dry_run_never_records_an_action_as_done() {
         r.state.pending.as_ref().map(|x| &x.status),
         Some(PendingStatus::DryRunReported)
     ));
-    // A later live run drops the dry-run intent and decides afresh.
-    let live = run(&policy(2), r.state, &[In::C(K1, 3, 12)]);
-    assert_eq!(live.sends.len(), 1);
-    assert!(!live.sends[0].2);
+    // Going live starts from a fresh baseline: the misses counted in dry-run mode are never
+    // acted on, however many readings follow.
+    let (state, note) = r.state.for_mode(false);
+    assert!(note.is_some_and(|n| n.contains("fresh baseline")));
+    let live = run(&policy(2), state, &[In::C(K1, 3, 12), In::C(K1, 3, 13)]);
+    assert!(live.sends.is_empty(), "{:?}", live.sends);
+    // New misses in live mode count as usual: three more, and the live failover is sent.
+    let failing = run(&policy(2), live.state, &[In::C(K1, 6, 14)]);
+    assert_eq!(failing.sends.len(), 1);
+    assert!(!failing.sends[0].2, "sent as a dry run");
+    // The same mode again keeps everything.
+    let (kept, note) = failing.state.clone().for_mode(false);
+    assert!(note.is_none());
+    assert_eq!(kept.pending, failing.state.pending);
 }
 
 #[test]

@@ -27,6 +27,11 @@ pub struct State {
     /// Alert rate-limit state (owned by the alert dispatcher, ignored by the machine).
     #[serde(default)]
     pub alerts: AlertState,
+    /// The mode this state was recorded in (`Some(true)` = dry run); `None` in files written
+    /// before it was recorded. A state recorded in the other mode is never acted on
+    /// ([`State::for_mode`]).
+    #[serde(default)]
+    pub dry_run: Option<bool>,
     /// A signer call for `pending` is under way (not persisted: none is after a restart).
     #[serde(skip)]
     pub in_flight: bool,
@@ -45,9 +50,45 @@ impl State {
             pending: None,
             last_action: None,
             alerts: AlertState::default(),
+            dry_run: None,
             in_flight: false,
             next_attempt_ms: 0,
         }
+    }
+
+    /// This state for a run in `dry_run` mode. A state recorded in the other mode starts from a
+    /// fresh baseline: its counted misses and any pending
+    /// action are dropped, so nothing counted in dry-run mode can cause a live action and the
+    /// other way round. Returns the sentence to log when it did so.
+    pub fn for_mode(mut self, dry_run: bool) -> (State, Option<String>) {
+        // Files from before the mode was recorded: a pending action tells its mode; without
+        // one, assume this mode (keeping the counted misses loses nothing).
+        let recorded = self
+            .dry_run
+            .or_else(|| self.pending.as_ref().map(|p| p.dry_run));
+        let note = match recorded {
+            None => None,
+            Some(recorded) if recorded == dry_run => None,
+            Some(recorded) => {
+                let was = if recorded {
+                    "dry-run mode"
+                } else {
+                    "live mode"
+                };
+                let now = if dry_run { "dry-run" } else { "live" };
+                let dropped = matches!(self.mode, Mode::Active { .. }) || self.pending.is_some();
+                self.mode = Mode::Starting;
+                self.pending = None;
+                dropped.then(|| {
+                    format!(
+                        "the saved state was recorded in {was}; {now} mode starts from a fresh \
+                         baseline: misses counted and actions decided before are not acted on"
+                    )
+                })
+            }
+        };
+        self.dry_run = Some(dry_run);
+        (self, note)
     }
 }
 
