@@ -228,3 +228,68 @@ fn plugin_recipient_without_its_binary_says_so() -> TestResult {
     assert!(!out.exists());
     Ok(())
 }
+
+#[test]
+fn key_generate_writes_a_private_wif_or_age_file_and_prints_its_public_key() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wif_path = dir.path().join("backup-1.wif");
+    let wif_text = wif_path.to_string_lossy().into_owned();
+    let made = run(
+        &["key", "generate", "--profile", "STEEM", "--out", &wif_text],
+        "",
+    )?;
+    assert!(made.status.success(), "{made:?}");
+    let public = String::from_utf8(made.stdout)?.trim().to_owned();
+    assert!(public.starts_with("STM"), "{public}");
+    let mode = std::fs::metadata(&wif_path)?.permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // `key pub` on the written WIF gives the printed public key: the file holds that key.
+    let again = run(
+        &["key", "pub", "--profile", "STEEM", "--wif-file", &wif_text],
+        "",
+    )?;
+    assert_eq!(String::from_utf8(again.stdout)?.trim(), public);
+    // A second run refuses to overwrite, and a fresh one gives another key.
+    let refused = run(
+        &["key", "generate", "--profile", "STEEM", "--out", &wif_text],
+        "",
+    )?;
+    assert_eq!(refused.status.code(), Some(2));
+    let other = dir.path().join("backup-2.wif");
+    let second = run(
+        &[
+            "key",
+            "generate",
+            "--profile",
+            "STEEM",
+            "--out",
+            &other.to_string_lossy(),
+        ],
+        "",
+    )?;
+    assert_ne!(String::from_utf8(second.stdout)?.trim(), public);
+
+    // Sealed with a passphrase: the keystore decrypts it to the printed key.
+    let pass = write(dir.path(), "pass", PASS, 0o600)?;
+    let age = dir.path().join("backup-3.age");
+    let sealed = run(
+        &[
+            "key",
+            "generate",
+            "--profile",
+            "VIT",
+            "--out",
+            &age.to_string_lossy(),
+            "--passphrase-file",
+            &pass.to_string_lossy(),
+            "--scrypt-work-factor",
+            "2",
+        ],
+        "",
+    )?;
+    assert!(sealed.status.success(), "{sealed:?}");
+    let printed = String::from_utf8(sealed.stdout)?.trim().to_owned();
+    let loaded = load_active_key_with(&age, &KeySource::PassphraseFile(pass), &FAST)?;
+    assert_eq!(loaded.public_key.to_string_with_prefix("VIT"), printed);
+    Ok(())
+}

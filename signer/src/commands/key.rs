@@ -1,5 +1,6 @@
 //! `vwf-signer key …`: key tools.
 
+pub mod generate;
 pub mod import;
 
 use std::path::PathBuf;
@@ -17,6 +18,9 @@ pub enum KeyCommand {
     Pub(PubArgs),
     /// Validate a WIF and seal it into an age file (passphrase or recipients) for `serve`.
     Import(import::ImportArgs),
+    /// Generate a new key pair (e.g. a backup server's signing key): the WIF to a 0600 file or
+    /// an age file, the public key to stdout.
+    Generate(generate::GenerateArgs),
 }
 
 impl KeyCommand {
@@ -25,6 +29,7 @@ impl KeyCommand {
         match self {
             KeyCommand::Pub(args) => args.run(),
             KeyCommand::Import(args) => args.run(),
+            KeyCommand::Generate(args) => args.run(),
         }
     }
 }
