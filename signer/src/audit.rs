@@ -61,6 +61,12 @@ pub struct AuditEntry {
     /// How the nodes agreed, e.g. "3 of 3 nodes agree (quorum 2)".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nodes: Option<String>,
+    /// A dry run's unsigned transaction (legacy JSON): what would be signed, never a signature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
+    /// A dry run's digest (what would be signed), hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// A warning the operator must see (e.g. a single-node configuration).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,

@@ -370,6 +370,33 @@ impl SignerConfig {
     }
 }
 
+/// Checks the state directory: it must be a directory accessible by its owner only (mode
+/// 0700). With `create`, a missing one is created 0700 (as `serve` does).
+pub fn check_state_dir(dir: &Path, create: bool) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if create && !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("[state] dir {}: cannot create it: {e}", dir.display()))?;
+    }
+    let meta = std::fs::metadata(dir).map_err(|e| format!("[state] dir {}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("[state] dir {} is not a directory", dir.display()));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "[state] dir {} is accessible by group or others (mode {mode:03o}); it holds the request \
+             store and the audit log: chmod 700 {}",
+            dir.display(),
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
 impl FallbackConfig {
     /// Checks the values as the chain would and builds the fallback.
     fn check(&self, profile: &ChainProfile) -> Result<Fallback, String> {

@@ -31,6 +31,19 @@ pub enum Permission {
     Status,
 }
 
+impl Permission {
+    /// The name as the config writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Switch => "switch",
+            Permission::Disable => "disable",
+            Permission::Reenable => "reenable",
+            Permission::DryRun => "dry-run",
+            Permission::Status => "status",
+        }
+    }
+}
+
 /// The rule behind a refusal; its name is stable and appears in answers and the audit log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rule {

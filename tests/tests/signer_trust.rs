@@ -188,6 +188,27 @@ async fn a_dry_run_never_signs_and_its_answer_cannot_be_broadcast() -> anyhow::R
         .await?;
         assert!(answer.get("error").is_some(), "accepted: {answer}");
     }
+    // The audit log keeps what each dry run would have signed (transaction and digest), and
+    // never a signature.
+    let dry_runs: Vec<Value> = rig
+        .setup
+        .audit()?
+        .into_iter()
+        .filter(|e| e["call"] == "dry-run")
+        .collect();
+    assert_eq!(dry_runs.len(), 2, "{dry_runs:?}");
+    for entry in &dry_runs {
+        assert!(
+            entry["digest"].as_str().is_some_and(|d| d.len() == 64),
+            "{entry}"
+        );
+        let tx: Value = serde_json::from_str(entry["transaction"].as_str().unwrap_or("null"))?;
+        assert!(tx["operations"].is_array(), "{entry}");
+        assert!(
+            tx.get("signatures").is_none_or(|s| *s == json!([])),
+            "{entry}"
+        );
+    }
     // No node was ever sent a signature during the dry runs (the attacker's broadcasts above
     // carried none either).
     let status = rig.sim.control().status().await?;
@@ -406,7 +427,6 @@ async fn a_lying_node_cannot_swallow_the_kill_switch() -> anyhow::Result<()> {
         Duration::from_millis(500),
         || async {
             let answer = rig.ask(request("kill-1", NULL_KEY, &primary)).await?;
-            eprintln!("DEBUG {:?} {answer:?}", std::time::SystemTime::now());
             Ok(applied(&answer).cloned())
         },
     )
@@ -462,10 +482,11 @@ async fn the_kill_switch_passes_the_flap_limit_and_the_history_survives() -> any
     Ok(())
 }
 
-/// Item 8: plain http to a node that is not loopback is refused unless the config says so.
+/// Item 8: plain http to a node that is not loopback is refused unless the config says so; and
+/// what `check-config` warns about or refuses besides (flap limit too small, open state dir).
 #[tokio::test]
 async fn plain_http_to_a_remote_node_is_refused() -> anyhow::Result<()> {
-    let setup = SignerSetup::create(&["http://203.0.113.7:8090"], &default_policy(3)?)?;
+    let setup = SignerSetup::create(&["http://203.0.113.7:8090"], &default_policy(1)?)?;
     let signer = vwf_tests::process::workspace_binary("vwf-signer")?;
     let config = setup.config.to_str().context("config path")?;
     let output = std::process::Command::new(&signer)
@@ -482,6 +503,21 @@ async fn plain_http_to_a_remote_node_is_refused() -> anyhow::Result<()> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains("WARNING: one node"), "{stdout}");
+    // One target and 1 change per hour cannot cover a failover plus a re-enable: warned.
+    assert!(stdout.contains("WARNING: flap_limit allows 1"), "{stdout}");
+    assert!(
+        stdout.contains("may switch, disable, dry-run, status"),
+        "{stdout}"
+    );
+    // A state directory others can read is refused.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(setup.state_file(""), std::fs::Permissions::from_mode(0o755))?;
+    let output = std::process::Command::new(&signer)
+        .args(["check-config", "--config", config])
+        .output()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("chmod 700"), "{stderr}");
     Ok(())
 }
 
@@ -502,7 +538,6 @@ async fn a_slow_node_cannot_hold_the_kill_switch_behind_a_pending_change() -> an
         Duration::from_millis(500),
         || async {
             let answer = rig.ask(request("kill-1", NULL_KEY, &primary)).await?;
-            eprintln!("DEBUG {:?} {answer:?}", std::time::SystemTime::now());
             Ok(applied(&answer).cloned())
         },
     )

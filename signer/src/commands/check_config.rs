@@ -44,12 +44,10 @@ impl CheckConfigArgs {
             }
             KeySource::PassphrasePrompt | KeySource::SystemdAskPassword => {}
         }
-        if !raw.state.dir.is_dir() {
-            return Err(Error::Config {
-                path: self.config.clone(),
-                reason: format!("[state] dir {} is not a directory", raw.state.dir.display()),
-            });
-        }
+        crate::config::check_state_dir(&raw.state.dir, false).map_err(|reason| Error::Config {
+            path: self.config.clone(),
+            reason,
+        })?;
         let prefix = &settings.profile.address_prefix;
         let mut lines = vec![
             format!("config {}: OK", settings.path.display()),
@@ -79,8 +77,13 @@ impl CheckConfigArgs {
                 raw.chain.confirm_timeout_seconds
             ),
             format!(
-                "tapos {:?}, expiration {} s, preflight {}",
-                raw.chain.tapos, raw.chain.expiration_seconds, raw.chain.preflight
+                "tapos {}, expiration {} s, preflight {}",
+                match raw.chain.tapos {
+                    crate::config::TaposSource::LastIrreversible => "last-irreversible",
+                    crate::config::TaposSource::Head => "head",
+                },
+                raw.chain.expiration_seconds,
+                raw.chain.preflight
             ),
             format!(
                 "key {} ({})",
@@ -115,6 +118,19 @@ impl CheckConfigArgs {
                 account.flap_limit.changes,
                 account.flap_limit.window_seconds,
             ));
+            // A full failover chain (every target, then the null key) plus the operator's
+            // re-enable must fit in one window, or a second incident finds the budget spent.
+            let needed = account.targets.len() as u32 + 1;
+            if account.flap_limit.changes < needed {
+                lines.push(format!(
+                    "  WARNING: flap_limit allows {} switch(es) per {} s; a failover through all {} target(s) \
+                     plus your re-enable needs {needed}: a second incident within the window would be \
+                     refused (the kill switch is never refused)",
+                    account.flap_limit.changes,
+                    account.flap_limit.window_seconds,
+                    account.targets.len()
+                ));
+            }
             let pins = &account.pins;
             if pins.url.is_some()
                 || pins.account_creation_fee.is_some()
@@ -132,7 +148,8 @@ impl CheckConfigArgs {
                 ));
             }
             for (client, may) in &account.clients {
-                lines.push(format!("  client {client}: {may:?}"));
+                let may: Vec<&str> = may.iter().map(|p| p.as_str()).collect();
+                lines.push(format!("  client {client}: may {}", may.join(", ")));
             }
         }
         print_line(&lines.join("\n"))

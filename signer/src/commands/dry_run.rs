@@ -30,8 +30,8 @@ pub struct DryRunArgs {
     /// The key to set: a public key, or `null` for the null key.
     #[arg(long, value_name = "KEY|null")]
     pub target: String,
-    /// The key the request expects on chain now (compare-and-swap).
-    #[arg(long, value_name = "KEY")]
+    /// The key the request expects on chain now (compare-and-swap), or `null`.
+    #[arg(long, value_name = "KEY|null")]
     pub expected: String,
     /// Why, for the audit log.
     #[arg(long, default_value = "dry-run from the command line")]
@@ -53,11 +53,17 @@ impl DryRunArgs {
         } else {
             RawTarget::Key(&self.target)
         };
+        // `null` names the null key on both sides, as for --target.
+        let expected = if self.expected.eq_ignore_ascii_case("null") {
+            vwf_shared::PublicKey::NULL.to_string_with_prefix(&prefix)
+        } else {
+            self.expected.clone()
+        };
         let intent = Intent::parse(
             "",
             &self.account,
             Some(target),
-            &self.expected,
+            &expected,
             &self.reason,
             &prefix,
             false,

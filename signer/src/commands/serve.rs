@@ -63,6 +63,12 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
     let key = read_pem(&files.key, true)?;
     let tls_config = tls::server_rustls_config(&ca, &cert, &key)?;
 
+    crate::config::check_state_dir(&settings.raw.state.dir, true).map_err(|reason| {
+        Error::Config {
+            path: settings.path.clone(),
+            reason,
+        }
+    })?;
     let store = RequestStore::open_beside_audit(&settings.store_path(), &settings.audit_path())?;
     let audit = AuditLog::open(&settings.audit_path())?;
     let nodes = nodes_of(&settings);

@@ -47,6 +47,9 @@ impl Engine {
                 call: "dry-run",
                 rule,
                 detail,
+                transaction: (!report.transaction_json.is_empty())
+                    .then(|| report.transaction_json.clone()),
+                digest: (!report.digest.is_empty()).then(|| report.digest.clone()),
                 ..Subject::of(client, intent).entry(decision)
             })
             .await?;
