@@ -1,19 +1,25 @@
 //! The configured nodes: connected lazily, asked together, forgotten after a transport failure
 //! so the next request reconnects. What they answer counts only where a quorum agrees
 //! ([`crate::quorum`]).
+//!
+//! A node that is slow, unreachable or feeding an endless answer costs at most
+//! [`NODE_ANSWER_TIMEOUT`] per question, connecting included, and none when the other nodes
+//! settle the question first: [`Nodes::ask_until`] stops waiting as soon as the answers in hand
+//! are enough.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::Mutex;
 use vwf_shared::ChainProfile;
 use vwf_shared::rpc::{ClientOptions, NodeClient, RpcError};
 
-/// The longest one node may take to answer one question (several calls, e.g. a block scan):
-/// past it, that node's answer is an error for this round, so a slow or lying node can delay a
-/// decision by this much at most but never block it while a quorum of the others answers.
+/// The longest one node may take to answer one question (connecting and several calls, e.g. a
+/// block scan): past it, that node's answer is an error for this round, so a slow or lying node
+/// can delay a decision by this much at most but never block it while a quorum answers.
 pub const NODE_ANSWER_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// The signer's nodes and the agreement they must reach.
@@ -24,12 +30,12 @@ pub struct Nodes {
     options: ClientOptions,
     quorum: usize,
     max_skew_seconds: u64,
-    connected: Mutex<Vec<Option<Arc<NodeClient>>>>,
+    connected: Vec<Mutex<Option<Arc<NodeClient>>>>,
 }
 
 impl Nodes {
-    /// Nodes for `profile`; nothing is contacted until [`Nodes::all`]. `quorum` answers must
-    /// agree; a head time more than `max_skew_seconds` from the local clock makes a node stale.
+    /// Nodes for `profile`; nothing is contacted until asked. `quorum` answers must agree; a
+    /// head time more than `max_skew_seconds` from the local clock makes a node stale.
     pub fn new(
         profile: ChainProfile,
         urls: Vec<String>,
@@ -37,7 +43,7 @@ impl Nodes {
         quorum: usize,
         max_skew_seconds: u64,
     ) -> Self {
-        let connected = Mutex::new(vec![None; urls.len()]);
+        let connected = urls.iter().map(|_| Mutex::new(None)).collect();
         Nodes {
             profile,
             urls,
@@ -68,90 +74,98 @@ impl Nodes {
         self.urls.is_empty()
     }
 
-    /// Every node, connected now where it was not (detecting its API style and checking its
-    /// chain id, concurrently), in config order; a node that cannot be used is its error.
-    pub async fn all(&self) -> Vec<Result<Arc<NodeClient>, String>> {
-        let current: Vec<Option<Arc<NodeClient>>> = self.connected.lock().await.clone();
-        let attempts = current.into_iter().zip(&self.urls).map(|(slot, url)| {
-            let profile = self.profile.clone();
-            let options = self.options.clone();
-            async move {
-                match slot {
-                    Some(client) => Ok(client),
-                    None => NodeClient::connect(url, profile, options)
-                        .await
-                        .map(Arc::new)
-                        .map_err(|e| e.to_string()),
-                }
-            }
-        });
-        let results = join_all(attempts).await;
-        let mut connected = self.connected.lock().await;
-        for (slot, result) in connected.iter_mut().zip(&results) {
-            match result {
-                Ok(client) => *slot = Some(Arc::clone(client)),
-                Err(error) => {
-                    tracing::warn!(%error, "node unusable");
-                    *slot = None;
-                }
-            }
+    /// Node `index`, connected now if it is not (detecting its API style and checking its
+    /// chain id). A node on another chain is never used.
+    async fn client(&self, index: usize) -> Result<Arc<NodeClient>, RpcError> {
+        let (Some(slot), Some(url)) = (self.connected.get(index), self.urls.get(index)) else {
+            return Err(RpcError::InvalidUrl {
+                url: String::new(),
+                reason: format!("no node {index}"),
+            });
+        };
+        let mut slot = slot.lock().await;
+        if let Some(client) = slot.as_ref() {
+            return Ok(Arc::clone(client));
         }
-        results
+        let client =
+            Arc::new(NodeClient::connect(url, self.profile.clone(), self.options.clone()).await?);
+        *slot = Some(Arc::clone(&client));
+        Ok(client)
     }
 
-    /// Asks every usable node the same question concurrently; one answer per node, in config
-    /// order, each within [`NODE_ANSWER_TIMEOUT`]. A node whose answer is a transport or node
-    /// fault is forgotten (reconnected on the next request).
+    /// Drops node `index`'s connection so the next question reconnects it.
+    async fn forget(&self, index: usize) {
+        if let Some(slot) = self.connected.get(index) {
+            *slot.lock().await = None;
+        }
+    }
+
+    /// Asks every node the same question concurrently and waits for all answers (each within
+    /// [`NODE_ANSWER_TIMEOUT`]); one answer per node, in config order.
     pub async fn ask<T, F, Fut>(&self, question: F) -> Vec<Result<T, String>>
     where
+        T: Clone,
         F: Fn(Arc<NodeClient>) -> Fut,
         Fut: Future<Output = Result<T, RpcError>>,
     {
-        self.ask_within(NODE_ANSWER_TIMEOUT, question).await
+        self.ask_until(NODE_ANSWER_TIMEOUT, question, |_| false)
+            .await
     }
 
-    /// As [`Nodes::ask`], each node within `limit`.
-    pub async fn ask_within<T, F, Fut>(
+    /// As [`Nodes::ask`], each node within `limit`, and stops waiting as soon as `enough` says
+    /// the answers in hand (unanswered ones are errors) settle the question. A node whose
+    /// answer is a transport or node fault, or none in time, is forgotten (reconnected on the
+    /// next question).
+    pub async fn ask_until<T, F, Fut>(
         &self,
         limit: Duration,
         question: F,
+        enough: impl Fn(&[Result<T, String>]) -> bool,
     ) -> Vec<Result<T, String>>
     where
+        T: Clone,
         F: Fn(Arc<NodeClient>) -> Fut,
         Fut: Future<Output = Result<T, RpcError>>,
     {
-        let clients = self.all().await;
-        let asks = clients.into_iter().map(|client| {
-            let asked = client.map(&question);
-            async move {
-                match asked {
-                    Ok(future) => match tokio::time::timeout(limit, future).await {
-                        Ok(answer) => answer.map_err(|e| (e.is_node_fault(), e.to_string())),
-                        Err(_) => Err((true, format!("no answer within {limit:?}"))),
-                    },
-                    Err(error) => Err((false, error)),
+        let question = &question;
+        let mut pending: FuturesUnordered<_> = (0..self.urls.len())
+            .map(|index| async move {
+                let asked = async {
+                    let client = self.client(index).await?;
+                    question(client).await
+                };
+                let answer = match tokio::time::timeout(limit, asked).await {
+                    Ok(Ok(value)) => Ok(value),
+                    Ok(Err(error)) => Err((error.is_node_fault(), error.to_string())),
+                    Err(_) => Err((true, format!("no answer within {limit:?}"))),
+                };
+                (index, answer)
+            })
+            .collect();
+        let mut answers: Vec<Result<T, String>> = self
+            .urls
+            .iter()
+            .map(|_| Err("not waited for: the other nodes settled it".to_owned()))
+            .collect();
+        let mut faulty = Vec::new();
+        while let Some((index, answer)) = pending.next().await {
+            let answer = answer.map_err(|(fault, error)| {
+                if fault {
+                    faulty.push(index);
                 }
-            }
-        });
-        let answers = join_all(asks).await;
-        let mut out = Vec::with_capacity(answers.len());
-        for (index, answer) in answers.into_iter().enumerate() {
-            out.push(match answer {
-                Ok(value) => Ok(value),
-                Err((fault, error)) => {
-                    if fault {
-                        self.forget(index).await;
-                    }
-                    Err(error)
-                }
+                error
             });
+            if let Some(slot) = answers.get_mut(index) {
+                *slot = answer;
+            }
+            if enough(&answers) {
+                break;
+            }
         }
-        out
-    }
-
-    async fn forget(&self, index: usize) {
-        if let Some(slot) = self.connected.lock().await.get_mut(index) {
-            *slot = None;
+        drop(pending);
+        for index in faulty {
+            self.forget(index).await;
         }
+        answers
     }
 }

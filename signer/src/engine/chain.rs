@@ -13,6 +13,10 @@ use crate::error::Error;
 use crate::nodes::{NODE_ANSWER_TIMEOUT, Nodes};
 use crate::quorum::{AgreedView, NodeReading, WitnessFacts, agree, agreed_value};
 
+/// How long one node may take to take a broadcast: it only validates and queues it, and a node
+/// that is slower must not delay the others' confirmation.
+const SEND_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// How often a broadcast transaction is looked for while it may still land.
 const SETTLE_POLL: Duration = Duration::from_millis(1000);
 
@@ -50,8 +54,13 @@ enum Scan {
 /// The witness and head as a quorum of fresh `nodes` agree (also used without a key, by
 /// `vwf-signer witness show`).
 pub async fn agreed_view(nodes: &Nodes, account: &str) -> Result<AgreedView, Error> {
+    let (quorum, skew) = (nodes.quorum(), nodes.max_skew_seconds());
     let readings = nodes
-        .ask(|node| async move { read(&node, account).await })
+        .ask_until(
+            NODE_ANSWER_TIMEOUT,
+            |node| async move { read(&node, account).await },
+            |answers| agree(answers, quorum, skew).is_ok(),
+        )
         .await;
     agree(&readings, nodes.quorum(), nodes.max_skew_seconds())
         .map_err(|why| Error::NoQuorum(format!("{account}: {why}")))
@@ -69,11 +78,16 @@ impl Engine {
             TaposSource::Head => view.head_block,
             TaposSource::LastIrreversible => view.last_irreversible,
         };
+        let quorum = self.nodes.quorum();
         let ids = self
             .nodes
-            .ask(|node| async move { node.block_id(num).await })
+            .ask_until(
+                NODE_ANSWER_TIMEOUT,
+                |node| async move { node.block_id(num).await },
+                |answers| agreed_value(answers, quorum).is_some(),
+            )
             .await;
-        match agreed_value(&ids, self.nodes.quorum()) {
+        match agreed_value(&ids, quorum) {
             Some(id) => Ok((num, id)),
             None => Err(Error::NoQuorum(format!(
                 "no {} nodes agree on the id of TaPoS block {num}: {}",
@@ -88,9 +102,21 @@ impl Engine {
     pub(super) async fn preflight(&self, unsigned: &SignedTransaction) -> Result<(), Error> {
         debug_assert!(unsigned.signatures.is_empty());
         let ours = unsigned.to_bytes(&self.profile)?;
+        let quorum = self.nodes.quorum();
+        let ours_ref = &ours;
         let answers = self
             .nodes
-            .ask(|node| async move { node.get_transaction_hex(unsigned).await })
+            .ask_until(
+                NODE_ANSWER_TIMEOUT,
+                |node| async move { node.get_transaction_hex(unsigned).await },
+                |answers| {
+                    answers
+                        .iter()
+                        .filter(|a| a.as_ref().is_ok_and(|b| b == ours_ref))
+                        .count()
+                        >= quorum
+                },
+            )
             .await;
         let same = answers
             .iter()
@@ -125,7 +151,11 @@ impl Engine {
     pub(super) async fn send_everywhere(&self, signed: &SignedTransaction) -> String {
         let answers = self
             .nodes
-            .ask(|node| async move { node.rebroadcast_transaction(signed).await })
+            .ask_until(
+                SEND_TIMEOUT,
+                |node| async move { node.rebroadcast_transaction(signed).await },
+                |_| false,
+            )
             .await;
         let parts: Vec<String> = answers
             .iter()
@@ -178,21 +208,26 @@ impl Engine {
         };
         let expiration = signed.transaction.expiration;
         let tx_id = tx_id.as_str();
+        let quorum = self.nodes.quorum();
+        let settled = |scans: &[Result<Scan, String>]| {
+            let included: Vec<Result<u32, String>> = scans.iter().map(included_in).collect();
+            agreed_value(&included, quorum).is_some()
+                || (scans
+                    .iter()
+                    .filter(|s| matches!(s, Ok(Scan::Absent)))
+                    .count()
+                    >= quorum
+                    && unix_now() > u64::from(expiration.0))
+        };
         let scans = self
             .nodes
-            .ask_within(limit, |node| async move {
-                scan(&node, tx_id, from_block, expiration).await
-            })
+            .ask_until(
+                limit,
+                |node| async move { scan(&node, tx_id, from_block, expiration).await },
+                settled,
+            )
             .await;
-        let quorum = self.nodes.quorum();
-        let included: Vec<Result<u32, String>> = scans
-            .iter()
-            .map(|s| match s {
-                Ok(Scan::Included(num)) => Ok(*num),
-                Ok(other) => Err(format!("{other:?}")),
-                Err(e) => Err(e.clone()),
-            })
-            .collect();
+        let included: Vec<Result<u32, String>> = scans.iter().map(included_in).collect();
         let summary = |what: &str, count: usize| {
             format!("{count} of {} nodes {what} (quorum {quorum})", scans.len())
         };
@@ -226,6 +261,15 @@ impl Engine {
             })
             .collect();
         Settlement::Unknown(parts.join("; "))
+    }
+}
+
+/// A scan as "in block N" or why not, for [`agreed_value`].
+fn included_in(scan: &Result<Scan, String>) -> Result<u32, String> {
+    match scan {
+        Ok(Scan::Included(num)) => Ok(*num),
+        Ok(other) => Err(format!("{other:?}")),
+        Err(e) => Err(e.clone()),
     }
 }
 
