@@ -150,6 +150,12 @@ impl Nodes {
         let mut faulty = Vec::new();
         while let Some((index, answer)) = pending.next().await {
             let answer = answer.map_err(|(fault, error)| {
+                let node = self
+                    .urls
+                    .get(index)
+                    .map(|u| vwf_shared::names::redact_node_url(u))
+                    .unwrap_or_default();
+                tracing::warn!(%node, %error, "node answer not used");
                 if fault {
                     faulty.push(index);
                 }

@@ -83,7 +83,14 @@ impl Signer for SignerService {
                 }));
             }
         };
-        match self.engine.set_signing_key(&client, &intent).await {
+        // Run to the end even if the client goes away (timeout, reset): a request cut between
+        // its broadcast and its outcome would leave the audit log without the outcome.
+        let engine = Arc::clone(&self.engine);
+        let (who, what) = (client.clone(), intent.clone());
+        let finished = tokio::spawn(async move { engine.set_signing_key(&who, &what).await }).await;
+        let result =
+            finished.unwrap_or_else(|e| Err(Error::Internal(format!("request task stopped: {e}"))));
+        match result {
             Ok(outcome) => Ok(Response::new(convert::outcome(outcome))),
             Err(error) => {
                 tracing::error!(%client, request_id = %intent.request_id, %error, "request failed");

@@ -49,9 +49,11 @@ pub fn witness_update(profile: &ChainProfile, owner: &str, new_key: PublicKey) -
 
 /// The head block id and time from `get_dynamic_global_properties` on `node`.
 pub async fn head_of(node: &str) -> anyhow::Result<(BlockId, TimePointSec)> {
+    // `call condenser_api …` works on every generation: appbase's condenser_api, and on 0.19
+    // an unknown API name falls through to API 0 (database_api).
     let dgp = call_ok(
         node,
-        "database_api",
+        "condenser_api",
         "get_dynamic_global_properties",
         json!([]),
     )

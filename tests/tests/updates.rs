@@ -40,9 +40,10 @@ async fn broadcast(node: &str, tx: Value) -> anyhow::Result<Value> {
 }
 
 async fn signing_key(node: &str) -> anyhow::Result<String> {
+    // condenser_api on appbase; on 0.19 an unknown API name falls through to database_api.
     let w = call_ok(
         node,
-        "database_api",
+        "condenser_api",
         "get_witness_by_account",
         json!([OWNER]),
     )
@@ -279,11 +280,16 @@ async fn steem_profile_serves_condenser_api_and_wants_three_props_fields() -> an
     let body = json!({"jsonrpc":"2.0","id":6,"method":"condenser_api.broadcast_transaction","params":[tx]});
     let (_, answer) = vwf_tests::client::post_json(node, &body).await?;
     assert_eq!(answer["error"]["code"], -32000);
+    assert_eq!(
+        answer["error"]["data"]["name"], "tx_missing_active_auth",
+        "{answer}"
+    );
     assert!(
         answer["error"]["message"]
             .as_str()
             .unwrap_or("")
-            .contains("tx_missing_active_auth")
+            .starts_with("missing required active authority:Missing Active Authority"),
+        "{answer}"
     );
 
     // The right layout is applied.
