@@ -1,18 +1,204 @@
-//! Accepting a transaction into the pending set, in steemd's order and with its error texts
-//! (S19-db `_apply_transaction`, SPEC §4.5, §4.6, §5, §8): validate, duplicate check, signatures
-//! and authority, TaPoS, expiration, then the evaluator.
+//! Accepting a transaction into the pending set, in each node generation's order and with its
+//! errors (SPEC §4.5, §4.6, §5, §8).
+//!
+//! | generation | order of the checks |
+//! |---|---|
+//! | 0.19 (VIT) | validate, duplicate, signatures and authority, TaPoS, expiration |
+//! | steemd 0.23 | the same |
+//! | hived 1.28 | duplicate, expiration, TaPoS, validate, signatures and authority |
+//!
+//! Every error carries the log messages the node's call path adds on the way up, so the texts
+//! and `data.stack` match a real node's answer. Sources: steemit/steem v0.19.5
+//! `libraries/protocol/transaction.cpp` (`verify_authority`, `get_signature_keys`),
+//! `libraries/chain/database.cpp` (`_apply_transaction`, `push_transaction`),
+//! `libraries/app/api.cpp` (`broadcast_transaction` validates first); steemit/steem master
+//! 0e27a9c8e `libraries/protocol/include/steem/protocol/transaction_util.hpp`,
+//! `libraries/protocol/transaction.cpp`, `libraries/chain/database.cpp`,
+//! `libraries/plugins/chain/chain_plugin.cpp` (`throw *(cxt.except)`: the copy is a plain
+//! `fc::exception`); openhive-network/hive 1.28.3 `libraries/protocol/transaction_util.cpp`
+//! (HF28: only the active authority satisfies active, redundant signatures allowed),
+//! `libraries/chain/database.cpp` (`_push_transaction`, `validate_transaction`: HF28 allows an
+//! expiration up to `HIVE_MAX_TIME_UNTIL_SIGNATURE_EXPIRATION`), `libraries/chain/full_transaction.cpp`,
+//! `libraries/plugins/chain/chain_plugin.cpp` (`determine_encoding_and_accept_transaction`: an
+//! authority failure is retried with the legacy serialization, then reported with "Transaction
+//! failed to validate using both new (hf26) and legacy serialization"). Multi-line macros report
+//! their last line (GCC's `__LINE__`), as hived's recorded pattern-test answers show.
 
-use serde_json::Value;
-use vwf_shared::{ProfileName, PublicKey, TimePointSec};
+use serde_json::{Value, json};
+use vwf_shared::{PublicKey, TimePointSec};
 
 use crate::simchain::chain::{ChainState, ChainTx};
-use crate::simchain::fc_error::FcError;
+use crate::simchain::fc_error::{FcError, Frame, Gen, Level, data};
+use crate::simchain::forms::tx_to_appbase;
+use crate::simchain::methods::{active_authority, owner_authority};
 use crate::simchain::normalize::rebuild;
 
 /// How far back a TaPoS reference may reach (the block-summary ring).
 const TAPOS_WINDOW: u32 = 0x10000;
+/// `*_MAX_TIME_UNTIL_EXPIRATION`.
+const MAX_TIME_UNTIL_EXPIRATION: u32 = 3600;
+/// hived `HIVE_MAX_TIME_UNTIL_SIGNATURE_EXPIRATION` (HF28).
+const MAX_TIME_UNTIL_SIGNATURE_EXPIRATION: u32 = 86_400;
+/// The C++ type name fc reports for chainbase's `std::out_of_range( "unknown key" )` (as in
+/// hived's recorded `condenser_api.broadcast_transaction` answers).
+const OUT_OF_RANGE: &str =
+    "N5boost16exception_detail10clone_implINS0_19error_info_injectorISt12out_of_rangeEEEE";
+
+/// The transaction as the error data shows it, with the generation's JSON form.
+struct Trx {
+    generation: Gen,
+    json: Value,
+    ops: Value,
+}
+
+impl Trx {
+    /// The frames from `_apply_transaction` up to where the node answers: the database's
+    /// captures, and hived's chain plugin (`auth`: the legacy retry also failed authority).
+    fn db(&self, e: FcError, auth: bool) -> FcError {
+        let trx = || data([("trx", self.json.clone())]);
+        match self.generation {
+            Gen::S19 => e
+                .with(Frame::capture(
+                    ("database.cpp", 2916, "_apply_transaction"),
+                    trx(),
+                ))
+                .with(Frame::capture(
+                    ("database.cpp", 672, "push_transaction"),
+                    trx(),
+                )),
+            Gen::Steem => {
+                let mut e = e
+                    .with(Frame::capture(
+                        ("database.cpp", 3712, "_apply_transaction"),
+                        trx(),
+                    ))
+                    .with(Frame::capture(
+                        ("database.cpp", 915, "push_transaction"),
+                        trx(),
+                    ));
+                e.sliced = true;
+                e
+            }
+            Gen::Hive => self.hive_plugin(
+                e.with(Frame::capture(
+                    ("database.cpp", 4530, "_apply_transaction"),
+                    data([("full_transaction->get_transaction()", self.json.clone())]),
+                )),
+                auth,
+            ),
+        }
+    }
+
+    /// hived: `process_non_fast_confirm_transaction`, `chain_plugin_impl::push_transaction`,
+    /// then `determine_encoding_and_accept_transaction`.
+    fn hive_plugin(&self, e: FcError, auth: bool) -> FcError {
+        let trx = || data([("trx", self.json.clone())]);
+        let e = e
+            .with(Frame::capture(
+                ("database.cpp", 725, "process_non_fast_confirm_transaction"),
+                trx(),
+            ))
+            .with(Frame::capture(
+                ("chain_plugin.cpp", 1001, "push_transaction"),
+                trx(),
+            ));
+        self.hive_accept(e, auth)
+    }
+
+    fn hive_accept(&self, e: FcError, auth: bool) -> FcError {
+        let method = "determine_encoding_and_accept_transaction";
+        let e = if auth {
+            e.with(Frame::new(
+                Level::Error,
+                ("chain_plugin.cpp", 2082, method),
+                "Transaction failed to validate using both new (hf26) and legacy serialization",
+                Vec::new(),
+            ))
+        } else {
+            e
+        };
+        e.with(Frame::capture(
+            ("chain_plugin.cpp", 2085, method),
+            Vec::new(),
+        ))
+    }
+
+    /// The frames from the authority check up: its captures, `signed_transaction::verify_authority`,
+    /// then [`Trx::db`].
+    fn authority(&self, e: FcError, sigs: &Value, auth: bool) -> FcError {
+        let e = match self.generation {
+            Gen::S19 => e
+                .with(Frame::capture(
+                    ("transaction.cpp", 172, "verify_authority"),
+                    data([("ops", self.ops.clone()), ("sigs", sigs.clone())]),
+                ))
+                .with(Frame::capture(
+                    ("transaction.cpp", 285, "verify_authority"),
+                    data([("*this", self.json.clone())]),
+                )),
+            Gen::Steem => e
+                .with(Frame::capture(
+                    ("transaction_util.hpp", 103, "verify_authority"),
+                    data([
+                        ("auth_containers", self.ops.clone()),
+                        ("sigs", sigs.clone()),
+                    ]),
+                ))
+                .with(Frame::capture(
+                    ("transaction.cpp", 232, "verify_authority"),
+                    data([("*this", self.json.clone())]),
+                )),
+            Gen::Hive => e.with(Frame::capture(
+                ("transaction_util.cpp", 265, "verify_authority"),
+                data([("sigs", sigs.clone())]),
+            )),
+        };
+        self.db(e, auth)
+    }
+
+    /// The frames from recovering the signer keys up.
+    fn signatures(&self, e: FcError) -> FcError {
+        match self.generation {
+            Gen::S19 => self.db(
+                e.with(Frame::capture(
+                    ("transaction.cpp", 187, "get_signature_keys"),
+                    Vec::new(),
+                ))
+                .with(Frame::capture(
+                    ("transaction.cpp", 285, "verify_authority"),
+                    data([("*this", self.json.clone())]),
+                )),
+                false,
+            ),
+            Gen::Steem => self.db(
+                e.with(Frame::capture(
+                    ("transaction.cpp", 97, "get_signature_keys"),
+                    Vec::new(),
+                ))
+                .with(Frame::capture(
+                    ("transaction.cpp", 232, "verify_authority"),
+                    data([("*this", self.json.clone())]),
+                )),
+                false,
+            ),
+            Gen::Hive => self.db(
+                e.with(Frame::new(
+                    Level::Error,
+                    ("full_transaction.cpp", 150, "compute_signature_keys"),
+                    "",
+                    Vec::new(),
+                )),
+                false,
+            ),
+        }
+    }
+}
 
 impl ChainState {
+    fn generation(&self) -> Gen {
+        Gen::of(self.profile.name)
+    }
+
     /// Checks a legacy-JSON transaction and adds it to the pending set; returns its id.
     pub fn push_transaction(&mut self, value: &Value) -> Result<String, FcError> {
         let tx = self.check_transaction(value)?;
@@ -24,29 +210,45 @@ impl ChainState {
     /// Every check of `push_transaction`, without changing the state.
     pub fn check_transaction(&self, value: &Value) -> Result<ChainTx, FcError> {
         let profile = &self.profile;
+        let generation = self.generation();
         let rebuilt = rebuild(value, profile)?;
-        let trx = &rebuilt.signed.transaction;
-        if trx.operations.is_empty() {
-            return Err(FcError::assert(
-                "operations.size() > 0: A transaction must have at least one operation",
-            ));
-        }
-        for op in &trx.operations {
-            op.validate(profile)
-                .map_err(|e| FcError::assert(e.to_string()))?;
-        }
-        let id = trx
+        let json = match generation {
+            Gen::S19 => rebuilt.json.clone(),
+            Gen::Steem | Gen::Hive => tx_to_appbase(profile, &rebuilt.json),
+        };
+        let trx = Trx {
+            generation,
+            ops: json.get("operations").cloned().unwrap_or_else(|| json!([])),
+            json,
+        };
+        let signed = &rebuilt.signed;
+        let id = signed
+            .transaction
             .id(profile)
             .map_err(|e| FcError::assert(e.to_string()))?;
-        if self.is_known_tx(&id) {
-            return Err(FcError::assert(format!(
-                "trx_idx.indices().get<by_trx_id>().find(trx_id) == trx_idx.indices().get<by_trx_id>().end(): Duplicate transaction check failed\n    {{\"trx_ix\":\"{id}\"}}"
-            )));
+        if generation == Gen::Hive {
+            self.check_duplicate(&trx, &id)?;
+            self.check_expiration(&trx, signed.transaction.expiration)?;
+            self.check_tapos(
+                &trx,
+                signed.transaction.ref_block_num,
+                signed.transaction.ref_block_prefix,
+            )?;
+            self.validate(&trx, signed)?;
+        } else {
+            self.validate(&trx, signed)?;
+            self.check_duplicate(&trx, &id)?;
         }
-        let keys = self.signature_keys(&rebuilt.signed)?;
-        self.check_authority(&rebuilt.signed, &keys)?;
-        self.check_tapos(trx.ref_block_num, trx.ref_block_prefix)?;
-        self.check_expiration(trx.expiration)?;
+        let keys = self.signature_keys(&trx, signed)?;
+        self.check_authority(&trx, signed, &keys)?;
+        if generation != Gen::Hive {
+            self.check_tapos(
+                &trx,
+                signed.transaction.ref_block_num,
+                signed.transaction.ref_block_prefix,
+            )?;
+            self.check_expiration(&trx, signed.transaction.expiration)?;
+        }
         Ok(ChainTx {
             id,
             json: rebuilt.json,
@@ -54,11 +256,79 @@ impl ChainState {
         })
     }
 
+    /// `transaction::validate` and each operation's `validate` (0.19: in
+    /// `network_broadcast_api::broadcast_transaction`, before the push; later: in
+    /// `_apply_transaction`). The operation texts are the simulator's.
+    fn validate(&self, trx: &Trx, signed: &vwf_shared::SignedTransaction) -> Result<(), FcError> {
+        let generation = trx.generation;
+        let wrap = |e: FcError| match generation {
+            Gen::S19 => e,
+            Gen::Steem | Gen::Hive => trx.db(e, false),
+        };
+        if signed.transaction.operations.is_empty() {
+            return Err(wrap(FcError::fc_assert(
+                generation,
+                "operations.size() > 0",
+                ("transaction.cpp", 37, "validate"),
+                "A transaction must have at least one operation",
+                data([("trx", trx.json.clone())]),
+            )));
+        }
+        for op in &signed.transaction.operations {
+            op.validate(&self.profile)
+                .map_err(|e| wrap(FcError::assert(e.to_string())))?;
+        }
+        Ok(())
+    }
+
+    /// The duplicate check against pending and included transactions.
+    fn check_duplicate(&self, trx: &Trx, id: &str) -> Result<(), FcError> {
+        if !self.is_known_tx(id) {
+            return Ok(());
+        }
+        let expr = "(skip & skip_transaction_dupe_check) || trx_idx.indices().get<by_trx_id>().find(trx_id) == trx_idx.indices().get<by_trx_id>().end()";
+        let dup = "Duplicate transaction check failed";
+        Err(match trx.generation {
+            Gen::S19 => trx.db(
+                FcError::fc_assert(
+                    trx.generation,
+                    expr,
+                    ("database.cpp", 2853, "_apply_transaction"),
+                    dup,
+                    data([("trx_ix", json!(id))]),
+                ),
+                false,
+            ),
+            Gen::Steem => trx.db(
+                FcError::fc_assert(
+                    trx.generation,
+                    expr,
+                    ("database.cpp", 3644, "_apply_transaction"),
+                    dup,
+                    data([("trx_ix", json!(id))]),
+                ),
+                false,
+            ),
+            Gen::Hive => trx.hive_plugin(
+                FcError::fc_assert(
+                    trx.generation,
+                    "!is_known_transaction( trx_id )",
+                    ("database.cpp", 771, "_push_transaction"),
+                    dup,
+                    data([("trx_id", json!(id))]),
+                ),
+                false,
+            ),
+        })
+    }
+
     /// Recovers the signer keys: header range, the era's canonical rule, no duplicates.
     fn signature_keys(
         &self,
+        trx: &Trx,
         signed: &vwf_shared::SignedTransaction,
     ) -> Result<Vec<PublicKey>, FcError> {
+        let generation = trx.generation;
         let digest = signed
             .transaction
             .digest(&self.profile)
@@ -67,65 +337,195 @@ impl ChainState {
         for signature in &signed.signatures {
             let header = signature.0[0];
             if !(27..35).contains(&header) {
-                return Err(FcError::unspecified(
+                return Err(trx.signatures(FcError::unspecified(
                     "unable to reconstruct public key from signature",
-                ));
+                )));
             }
             // VIT is a 0.19 chain: fc-canonical. Steem/Hive after HF20: bip_0062 (low S).
-            let canonical = match self.profile.name {
-                ProfileName::Vit => signature.is_canonical(),
-                ProfileName::Steem | ProfileName::Hive => signature.is_low_s(),
+            let canonical = match generation {
+                Gen::S19 => signature.is_canonical(),
+                Gen::Steem | Gen::Hive => signature.is_low_s(),
             };
             if !canonical {
-                return Err(FcError::assert(
-                    "is_canonical( c ): signature is not canonical",
-                ));
+                let at = match generation {
+                    Gen::S19 => ("elliptic_secp256k1.cpp", 162, "public_key"),
+                    Gen::Steem => ("elliptic_secp256k1.cpp", 161, "public_key"),
+                    Gen::Hive => ("elliptic_secp256k1.cpp", 180, "public_key"),
+                };
+                let expr = match generation {
+                    Gen::Steem => "is_canonical( c, canon_type )",
+                    Gen::Hive => "is_canonical(c)",
+                    Gen::S19 => "is_canonical( c )",
+                };
+                return Err(trx.signatures(FcError::fc_assert(
+                    generation,
+                    expr,
+                    at,
+                    "signature is not canonical",
+                    Vec::new(),
+                )));
             }
             let key = signature.recover(&digest).map_err(|_| {
-                FcError::unspecified("unable to reconstruct public key from signature")
+                trx.signatures(FcError::unspecified(
+                    "unable to reconstruct public key from signature",
+                ))
             })?;
             if keys.contains(&key) {
-                return Err(FcError::duplicate_sig());
+                let (at, what) = match generation {
+                    Gen::S19 => (
+                        ("transaction.cpp", 184, "get_signature_keys"),
+                        "Duplicate Signature detected",
+                    ),
+                    Gen::Steem => (
+                        ("transaction.cpp", 94, "get_signature_keys"),
+                        "Duplicate Signature detected",
+                    ),
+                    Gen::Hive => (
+                        ("full_transaction.cpp", 148, "compute_signature_keys"),
+                        "Duplicate signature detected",
+                    ),
+                };
+                let expr = "new_signature_info.signature_keys.insert(fc::ecc::public_key(signature, new_signature_info.sig_digest)).second";
+                return Err(trx.signatures(FcError::typed_assert(
+                    generation,
+                    (
+                        3_060_000,
+                        "tx_duplicate_sig",
+                        "duplicate signature included",
+                    ),
+                    expr,
+                    at,
+                    what,
+                    Vec::new(),
+                )));
             }
             keys.push(key);
         }
         Ok(keys)
     }
 
-    /// Each operation needs its owner's active authority (the owner key also satisfies it);
-    /// any signature not needed is refused.
+    /// Each operation needs its owner's active authority (the owner key satisfies it too, except
+    /// on hived since HF28); any signature not needed is refused (not on hived since HF28).
     fn check_authority(
         &self,
+        trx: &Trx,
         signed: &vwf_shared::SignedTransaction,
         keys: &[PublicKey],
     ) -> Result<(), FcError> {
+        let generation = trx.generation;
+        let prefix = &self.profile.address_prefix;
+        let mut sorted: Vec<String> = keys
+            .iter()
+            .map(|k| k.to_string_with_prefix(prefix))
+            .collect();
+        sorted.sort();
+        let sigs = json!(sorted);
         let mut used: Vec<PublicKey> = Vec::new();
         for op in &signed.transaction.operations {
-            let account = self.witness(&op.owner).ok_or_else(|| {
-                FcError::assert(format!(
-                    "account != nullptr: unknown account {:?}: no such account on this chain",
-                    op.owner
-                ))
-            })?;
+            let Some(account) = self.witness(&op.owner) else {
+                // chainbase `get<account_authority_object, by_account>` throws
+                // std::out_of_range("unknown key"); the first capture wraps it.
+                let mut d = match generation {
+                    Gen::S19 => data([("ops", trx.ops.clone()), ("sigs", sigs.clone())]),
+                    Gen::Steem => {
+                        data([("auth_containers", trx.ops.clone()), ("sigs", sigs.clone())])
+                    }
+                    Gen::Hive => data([("sigs", sigs.clone())]),
+                };
+                d.push(("what".into(), json!("unknown key")));
+                let at = match generation {
+                    Gen::S19 => ("transaction.cpp", 172, "verify_authority"),
+                    Gen::Steem => ("transaction_util.hpp", 103, "verify_authority"),
+                    Gen::Hive => ("transaction_util.cpp", 265, "verify_authority"),
+                };
+                let e = FcError::new(13, OUT_OF_RANGE, "unknown key").with(Frame::new(
+                    Level::Warn,
+                    at,
+                    "${what}: ",
+                    d,
+                ));
+                let e = match generation {
+                    Gen::S19 => e.with(Frame::capture(
+                        ("transaction.cpp", 285, "verify_authority"),
+                        data([("*this", trx.json.clone())]),
+                    )),
+                    Gen::Steem => e.with(Frame::capture(
+                        ("transaction.cpp", 232, "verify_authority"),
+                        data([("*this", trx.json.clone())]),
+                    )),
+                    Gen::Hive => e,
+                };
+                return Err(trx.db(e, false));
+            };
             let satisfied = if keys.contains(&account.active_key) {
                 Some(account.active_key)
-            } else {
+            } else if self.profile.owner_satisfies_active() {
                 account.owner_key.filter(|k| keys.contains(k))
+            } else {
+                None
             };
             match satisfied {
                 Some(key) => used.push(key),
-                None => return Err(FcError::missing_active_auth(&op.owner)),
+                None => {
+                    let d = data([
+                        ("id", json!(op.owner)),
+                        ("auth", active_authority(self, account)),
+                        ("owner", owner_authority(self, account)),
+                    ]);
+                    let (at, expr) = match generation {
+                        Gen::S19 => (("transaction.cpp", 157, "verify_authority"), ""),
+                        Gen::Steem => (("transaction_util.hpp", 88, "verify_authority"), ""),
+                        Gen::Hive => (
+                            ("transaction_util.cpp", 239, "operator()"),
+                            "s.check_authority( id )",
+                        ),
+                    };
+                    let e = FcError::typed_assert(
+                        generation,
+                        (
+                            3_010_000,
+                            "tx_missing_active_auth",
+                            "missing required active authority",
+                        ),
+                        expr,
+                        at,
+                        "Missing Active Authority ${id}",
+                        d,
+                    );
+                    return Err(trx.authority(e, &sigs, true));
+                }
             }
         }
-        if keys.iter().any(|k| !used.contains(k)) {
-            return Err(FcError::irrelevant_sig());
+        if generation != Gen::Hive && keys.iter().any(|k| !used.contains(k)) {
+            let at = match generation {
+                Gen::S19 => ("transaction.cpp", 171, "verify_authority"),
+                _ => ("transaction_util.hpp", 102, "verify_authority"),
+            };
+            let e = FcError::typed_assert(
+                generation,
+                (
+                    3_050_000,
+                    "tx_irrelevant_sig",
+                    "irrelevant signature included",
+                ),
+                "!s.remove_unused_signatures()",
+                at,
+                "Unnecessary signature(s) detected",
+                Vec::new(),
+            );
+            return Err(trx.authority(e, &sigs, false));
         }
         Ok(())
     }
 
     /// The block summary at `ref_block_num` must have an id whose bytes 4..8 (LE) equal the
     /// prefix. A ring slot never written holds a zero id, as in steemd.
-    fn check_tapos(&self, ref_block_num: u16, ref_block_prefix: u32) -> Result<(), FcError> {
+    fn check_tapos(
+        &self,
+        trx: &Trx,
+        ref_block_num: u16,
+        ref_block_prefix: u32,
+    ) -> Result<(), FcError> {
         let head = self.head_num();
         let expected = (0..TAPOS_WINDOW.min(head))
             .map(|back| head - back)
@@ -134,29 +534,108 @@ impl ChainState {
             .map_or(0, |b| {
                 u32::from_le_bytes([b.id.0[4], b.id.0[5], b.id.0[6], b.id.0[7]])
             });
-        if expected != ref_block_prefix {
-            return Err(FcError::tapos(format!(
-                "trx.ref_block_prefix == tapos_block_summary.block_id._hash[1]: \n    {{\"trx.ref_block_prefix\":{ref_block_prefix},\"tapos_block_summary\":{expected}}}"
-            )));
+        if expected == ref_block_prefix {
+            return Ok(());
         }
-        Ok(())
+        let at = match trx.generation {
+            Gen::S19 => ("database.cpp", 2882, "_apply_transaction"),
+            Gen::Steem => ("database.cpp", 3676, "_apply_transaction"),
+            Gen::Hive => ("database.cpp", 4389, "validate_transaction"),
+        };
+        let e = FcError::typed_assert(
+            trx.generation,
+            (
+                4_030_200,
+                "transaction_tapos_exception",
+                "transaction tapos exception",
+            ),
+            "trx.ref_block_prefix == tapos_block_summary.block_id._hash[1]",
+            at,
+            "",
+            data([
+                ("trx.ref_block_prefix", json!(ref_block_prefix)),
+                ("tapos_block_summary", json!(expected)),
+            ]),
+        );
+        Err(trx.db(e, false))
     }
 
-    /// head time < expiration ≤ head time + 3600 s.
-    fn check_expiration(&self, expiration: TimePointSec) -> Result<(), FcError> {
+    /// head time < expiration ≤ head time + 3600 s (hived HF28: + 86400 s).
+    fn check_expiration(&self, trx: &Trx, expiration: TimePointSec) -> Result<(), FcError> {
+        let generation = trx.generation;
         let now = self.head().time_sec();
-        let max = u64::from(now) + u64::from(vwf_shared::transaction::MAX_TIME_UNTIL_EXPIRATION);
-        if u64::from(expiration.0) > max {
-            return Err(FcError::expiration(format!(
-                "trx.expiration <= now + fc::seconds(STEEMIT_MAX_TIME_UNTIL_EXPIRATION): \n    {{\"trx.expiration\":\"{expiration}\",\"now\":\"{}\",\"max_til_exp\":3600}}",
-                TimePointSec(now)
-            )));
+        let kind = (
+            4_030_100,
+            "transaction_expiration_exception",
+            "transaction expiration exception",
+        );
+        let limit = if generation == Gen::Hive {
+            MAX_TIME_UNTIL_SIGNATURE_EXPIRATION
+        } else {
+            MAX_TIME_UNTIL_EXPIRATION
+        };
+        let now_s = json!(TimePointSec(now).to_string());
+        let exp_s = json!(expiration.to_string());
+        if u64::from(expiration.0) > u64::from(now) + u64::from(limit) {
+            let (at, expr) = match generation {
+                Gen::S19 => (
+                    ("database.cpp", 2888, "_apply_transaction"),
+                    "trx.expiration <= now + fc::seconds(STEEMIT_MAX_TIME_UNTIL_EXPIRATION)",
+                ),
+                Gen::Steem => (
+                    ("database.cpp", 3682, "_apply_transaction"),
+                    "trx.expiration <= now + fc::seconds(STEEM_MAX_TIME_UNTIL_EXPIRATION)",
+                ),
+                Gen::Hive => (
+                    ("database.cpp", 4361, "validate_transaction"),
+                    "trx.expiration <= now + HIVE_MAX_TIME_UNTIL_SIGNATURE_EXPIRATION",
+                ),
+            };
+            let e = FcError::typed_assert(
+                generation,
+                kind,
+                expr,
+                at,
+                "",
+                data([
+                    ("trx.expiration", exp_s),
+                    ("now", now_s),
+                    ("max_til_exp", json!(limit)),
+                ]),
+            );
+            return Err(trx.db(e, false));
         }
         if expiration.0 <= now {
-            return Err(FcError::expiration(format!(
-                "now < trx.expiration: \n    {{\"now\":\"{}\",\"trx.exp\":\"{expiration}\"}}",
-                TimePointSec(now)
-            )));
+            let e = match generation {
+                Gen::S19 => FcError::typed_assert(
+                    generation,
+                    kind,
+                    "now < trx.expiration",
+                    ("database.cpp", 2890, "_apply_transaction"),
+                    "",
+                    data([("now", now_s), ("trx.exp", exp_s)]),
+                ),
+                Gen::Steem => FcError::typed_assert(
+                    generation,
+                    kind,
+                    "now < trx.expiration",
+                    ("database.cpp", 3684, "_apply_transaction"),
+                    "",
+                    data([("now", now_s), ("trx.exp", exp_s)]),
+                ),
+                Gen::Hive => FcError::typed_assert(
+                    generation,
+                    kind,
+                    "now < full_transaction->get_runtime_expiration()",
+                    ("database.cpp", 4376, "validate_transaction"),
+                    "",
+                    data([
+                        ("now", now_s),
+                        ("full_transaction->get_runtime_expiration()", exp_s),
+                    ]),
+                ),
+            };
+            return Err(trx.db(e, false));
         }
         Ok(())
     }

@@ -4,6 +4,7 @@ use vwf_shared::{ChainProfile, PublicKey, TimePointSec};
 
 use super::*;
 use crate::simchain::config::{ServerSetup, SimSetup, WitnessSetup, default_props};
+use crate::simchain::fc_error::Gen;
 use crate::tx::{sign, test_public_key, to_value, transaction, witness_update};
 
 const OWNER: &str = "vit-test-witness";
@@ -190,4 +191,151 @@ fn a_pending_update_that_expires_first_is_reported_expired() {
     run(&mut chain, 1, 1);
     assert_eq!(chain.outcomes.get(&id), Some(&TxOutcome::Expired));
     assert!(chain.updates.is_empty());
+}
+
+/// A chain of `profile` whose witness has test key 0 as active key and 3 as owner key.
+fn generation_chain(profile: ChainProfile) -> ChainState {
+    let mut s = setup(3000);
+    s.profile = profile.clone();
+    s.witnesses[0].owner_key = test_public_key(3).ok();
+    s.witnesses[0].props = default_props(&profile);
+    ChainState::new(&s)
+}
+
+/// A `witness_update` to test key 2 signed by the test keys `signers`, expiring `lifetime`
+/// seconds after the head.
+fn update_by(chain: &ChainState, signers: &[usize], lifetime: u32) -> serde_json::Value {
+    let profile = chain.profile.clone();
+    let op = witness_update(
+        &profile,
+        OWNER,
+        test_public_key(2).unwrap_or(PublicKey::NULL),
+    );
+    let head = chain.head();
+    transaction(op, &head.id, TimePointSec(head.time_sec()), 60)
+        .and_then(|mut tx| {
+            // Set directly: the builder refuses lifetimes a node would refuse.
+            tx.expiration = TimePointSec(head.time_sec() + lifetime);
+            let mut signed = sign(tx.clone(), signers[0], &profile)?;
+            for &i in &signers[1..] {
+                signed
+                    .signatures
+                    .extend(sign(tx.clone(), i, &profile)?.signatures);
+            }
+            Ok(signed)
+        })
+        .and_then(|s| to_value(&s, &profile))
+        .unwrap_or_default()
+}
+
+#[test]
+fn hived_28_wants_the_active_key_and_allows_redundant_signatures() {
+    // Owner key alone: steemd accepts it for active, hived since HF28 does not.
+    let steem = generation_chain(ChainProfile::steem());
+    assert!(
+        steem
+            .check_transaction(&update_by(&steem, &[3], 60))
+            .is_ok()
+    );
+    let hive = generation_chain(ChainProfile::hive());
+    let refused = hive.check_transaction(&update_by(&hive, &[3], 60));
+    assert!(refused.is_err_and(|e| e.name == "tx_missing_active_auth"
+        && e.summary(Gen::Hive).starts_with(
+            "missing required active authority:s.check_authority( id ): Missing Active Authority"
+        )),);
+    // An extra signature: refused by 0.19 and steemd, allowed by hived since HF28.
+    let vit = generation_chain(ChainProfile::vit());
+    let extra = vit.check_transaction(&update_by(&vit, &[0, 1], 60));
+    assert!(extra.is_err_and(|e| e.message().starts_with(
+        "3050000 tx_irrelevant_sig: irrelevant signature included\nUnnecessary signature(s) detected\n    {}\n    th_a  transaction.cpp:171 verify_authority"
+    )));
+    assert!(
+        steem
+            .check_transaction(&update_by(&steem, &[0, 1], 60))
+            .is_err()
+    );
+    assert!(
+        hive.check_transaction(&update_by(&hive, &[0, 1], 60))
+            .is_ok()
+    );
+}
+
+#[test]
+fn expiration_limits_and_texts_follow_the_generation() {
+    // hived HF28 takes signatures valid for up to a day; steemd an hour.
+    let hive = generation_chain(ChainProfile::hive());
+    assert!(
+        hive.check_transaction(&update_by(&hive, &[0], 7200))
+            .is_ok()
+    );
+    let steem = generation_chain(ChainProfile::steem());
+    let refused = steem.check_transaction(&update_by(&steem, &[0], 7200));
+    assert!(refused.is_err_and(|e| e.code == 4_030_100
+        && e.summary(Gen::Steem) == "transaction expiration exception:"
+        && e.stack[0].file == "database.cpp"
+        && e.stack[0].line == 3682
+        && e.sliced));
+    let vit = generation_chain(ChainProfile::vit());
+    let refused = vit.check_transaction(&update_by(&vit, &[0], 7200));
+    assert!(refused.is_err_and(|e| e.message().starts_with(
+        "4030100 transaction_expiration_exception: transaction expiration exception\n\n    {\"trx.expiration\":"
+    ) && e.message().contains("\"max_til_exp\":3600}\n    th_a  database.cpp:2888 _apply_transaction")));
+}
+
+#[test]
+fn a_duplicate_is_worded_per_generation() {
+    for (profile, expected) in [
+        (
+            ChainProfile::vit(),
+            "Assert Exception:(skip & skip_transaction_dupe_check) || trx_idx.indices().get<by_trx_id>().find(trx_id) == trx_idx.indices().get<by_trx_id>().end(): Duplicate transaction check failed",
+        ),
+        (
+            ChainProfile::steem(),
+            "Assert Exception:(skip & skip_transaction_dupe_check) || trx_idx.indices().get<by_trx_id>().find(trx_id) == trx_idx.indices().get<by_trx_id>().end(): Duplicate transaction check failed",
+        ),
+        (
+            ChainProfile::hive(),
+            "Assert Exception:!is_known_transaction( trx_id ): Duplicate transaction check failed",
+        ),
+    ] {
+        let generation = Gen::of(profile.name);
+        let mut chain = generation_chain(profile);
+        let tx = update_by(&chain, &[0], 60);
+        assert!(chain.push_transaction(&tx).is_ok());
+        let again = chain.push_transaction(&tx);
+        assert!(
+            again
+                .as_ref()
+                .is_err_and(|e| e.summary(generation) == expected),
+            "{again:?}"
+        );
+        // steemd 0.23 answers it -32000 (its chain plugin rethrows a plain fc::exception);
+        // hived keeps the assert (-32003); 0.19 answers code 1 whatever it is.
+        assert_eq!(
+            again.is_err_and(|e| e.is_assert()),
+            generation != Gen::Steem
+        );
+    }
+}
+
+#[test]
+fn an_unknown_account_is_chainbase_s_unknown_key() {
+    let chain = generation_chain(ChainProfile::steem());
+    let profile = chain.profile.clone();
+    let op = witness_update(
+        &profile,
+        "nobody-here",
+        test_public_key(2).unwrap_or(PublicKey::NULL),
+    );
+    let head = chain.head();
+    let tx = transaction(op, &head.id, TimePointSec(head.time_sec()), 60)
+        .and_then(|tx| sign(tx, 0, &profile))
+        .and_then(|s| to_value(&s, &profile))
+        .unwrap_or_default();
+    let refused = chain.check_transaction(&tx);
+    // The answer hived records for this case in its pattern tests: "unknown key:unknown key: ".
+    assert!(refused.is_err_and(|e| e.code == 13
+        && e.what == "unknown key"
+        && e.summary(Gen::Steem) == "unknown key:unknown key: "
+        && e.stack[0].format == "${what}: "));
 }

@@ -8,9 +8,13 @@
 //! | `POST /nodes/{index}` | any subset of the fault fields below | the node's faults |
 //!
 //! Node faults ([`NodeFaults`]; all off by default, a field left out keeps its value, unknown
-//! fields and wrong types are refused with 400). "Witness reads" are `get_witness_by_account`
-//! in every style the profile serves (`call`, bare name, `database_api.*`, `condenser_api.*`);
-//! broadcasts are `broadcast_transaction` and `broadcast_transaction_synchronous`.
+//! fields and wrong types are refused with 400). "Witness reads" are every witness object a
+//! node returns: `get_witness_by_account` in each style the profile serves (VIT: `call`, API id,
+//! bare name; STEEM/HIVE: `condenser_api.*` and `call condenser_api`) and, on STEEM/HIVE,
+//! `database_api.find_witnesses` / `list_witnesses` (where a lied fee that is an asset of the
+//! chain is shown in the appbase `{amount, precision, nai}` form). Broadcasts are
+//! `broadcast_transaction` and `broadcast_transaction_synchronous` in every style, and
+//! `network_broadcast_api.broadcast_transaction` on STEEM/HIVE.
 //!
 //! | field | value | effect |
 //! |---|---|---|
@@ -18,12 +22,12 @@
 //! | `error_rate` | number 0..1 | probability of answering HTTP 500 or a JSON-RPC error |
 //! | `frozen` | bool | serve the head and witnesses as they were when set |
 //! | `refuse` | bool | close the port (connection refused; open connections dropped) |
-//! | `wrong_chain_id` | bool | `get_config` reports another chain id |
+//! | `wrong_chain_id` | bool | `get_config` (and appbase `get_version`) report another chain id |
 //! | `lie_total_missed` | integer or null | added to `total_missed` in witness reads (floor 0) |
 //! | `lie_signing_key` | public key or null | witness reads report this `signing_key`; must parse as a key of the chain's prefix (the null key too) |
 //! | `lie_url` | string or null | witness reads report this `url` |
 //! | `lie_account_creation_fee` | string or null | witness reads report this `props.account_creation_fee`, verbatim (e.g. `"1000000.000 VIT"`) |
-//! | `head_time_shift_seconds` | integer | added to `time` (head block time) of `get_dynamic_global_properties`; 0 off, negative allowed |
+//! | `head_time_shift_seconds` | integer | added to `time` (head block time) of `get_dynamic_global_properties` in every style; 0 off, negative allowed |
 //! | `drop_broadcasts` | counter | next N broadcasts: checked, never pushed; async answers success, sync answers `expired` once the head passes the expiration |
 //! | `broadcast_then_502` | counter | next N broadcasts: pushed as usual, answered HTTP 502 Bad Gateway with a text body at once (whatever the push's outcome) |
 //! | `answer_expired` | counter | next N broadcasts: pushed as usual; sync answers at once `{"id", "block_num":0, "trx_num":0, "expired":true}`, async answers success |
@@ -54,7 +58,7 @@ Node faults (all off by default; JSON null clears an optional one):
   error_rate                0..1      probability of an HTTP 500 or a JSON-RPC error
   frozen                    bool      serve the head and witnesses as they were when set
   refuse                    bool      close the port
-  wrong_chain_id            bool      get_config reports another chain id
+  wrong_chain_id            bool      get_config (and appbase get_version) report another chain id
   lie_total_missed          integer   added to total_missed in witness reads
   lie_signing_key           key       witness reads report this signing_key (chain's prefix)
   lie_url                   string    witness reads report this url

@@ -44,18 +44,15 @@ async fn answer(State(ctx): State<NodeCtx>, body: Bytes) -> Response {
         if rand::rng().random::<bool>() {
             return (StatusCode::INTERNAL_SERVER_ERROR, "simulated node fault").into_response();
         }
-        let legacy = ctx.sim.chain().profile.name == vwf_shared::ProfileName::Vit;
-        let id = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("id").cloned())
-            .unwrap_or_default();
-        let err = rpc::RpcError::Fc(crate::simchain::fc_error::FcError::unspecified(
-            "simulated node fault (error_rate)",
-        ));
-        return axum::Json(rpc::envelope(legacy, id, Err(err))).into_response();
+        return reply(rpc::fault_reply(&ctx.sim, &body));
     }
-    match rpc::handle(&ctx.sim, ctx.index, &body).await {
+    reply(rpc::handle(&ctx.sim, ctx.index, &body).await)
+}
+
+fn reply(answer: rpc::Reply) -> Response {
+    match answer {
         rpc::Reply::Json(answer) => axum::Json(answer).into_response(),
+        rpc::Reply::Text(text) => (StatusCode::OK, text).into_response(),
         rpc::Reply::BadGateway => (
             StatusCode::BAD_GATEWAY,
             "502 Bad Gateway: the upstream node's answer was lost (simulated broadcast_then_502)",

@@ -36,7 +36,7 @@ pub struct NodeFaults {
     /// Seconds added to `time` (the head block time) in `get_dynamic_global_properties`;
     /// 0 is off, negative allowed.
     pub head_time_shift_seconds: i64,
-    /// `get_config` reports another chain id.
+    /// `get_config` (and the appbase `get_version`) report another chain id.
     pub wrong_chain_id: bool,
     /// Drop the next this many broadcasts: the transaction is checked as usual but never enters
     /// the pending set; `broadcast_transaction` answers success, and
