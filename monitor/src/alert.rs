@@ -9,7 +9,12 @@
 //! Rate limiting: an alert's `key` names one ongoing problem. The same key is sent at most once
 //! per `min_interval`; when a problem key stops being raised (see [`Dispatcher::clear`]) a
 //! `Recovered` alert is sent. [`AlertState`] lives in the state file so a restart does not
-//! repeat alerts. Actions, startup and recoveries are never suppressed.
+//! repeat alerts. Actions, startup and recoveries are never suppressed. Keys of per-incident
+//! alerts (missed blocks, failed actions) name their incident, so two incidents are never
+//! grouped; a key not sent for a day (and two `min_interval`s) is forgotten.
+//!
+//! Dry-run mode: every alert of a dispatcher made [`Dispatcher::with_dry_run`] carries the
+//! [`DRY_RUN_MARK`] at the front of its title, so nothing sent in dry-run mode reads as real.
 
 pub mod email;
 pub mod log;
@@ -42,7 +47,19 @@ pub enum AlertKind {
     Startup,
     /// A problem alerted earlier is gone.
     Recovered,
+    /// The monitor cannot complete the mTLS handshake with the signer or call it.
+    SignerTrouble,
+    /// The signer's answer to a dry run: what it would have done, and why.
+    DryRun,
+    /// A test of the alert channels (`vwf-monitor test-alert`).
+    Test,
 }
+
+/// The mark at the front of every alert title in dry-run mode.
+pub const DRY_RUN_MARK: &str = "DRY-RUN: ";
+
+/// An open key not sent again for this long (at least) is no longer being raised.
+const FORGET_AFTER_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// How urgent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -117,6 +134,7 @@ pub struct Dispatcher {
     sinks: Arc<Vec<Box<dyn AlertSink>>>,
     source: Source,
     min_interval_ms: u64,
+    dry_run: bool,
 }
 
 impl Dispatcher {
@@ -126,15 +144,27 @@ impl Dispatcher {
             sinks: Arc::new(sinks),
             source,
             min_interval_ms,
+            dry_run: false,
         }
+    }
+
+    /// The same dispatcher for a monitor in dry-run mode (`true`): every title it builds starts
+    /// with [`DRY_RUN_MARK`].
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
     }
 
     /// Decides whether `draft` goes out now, updating `state`; returns the alert to send.
     pub fn admit(&self, state: &mut AlertState, draft: &AlertDraft, now_ms: u64) -> Option<Alert> {
         let limited = matches!(
             draft.kind,
-            AlertKind::NodeTrouble | AlertKind::MissingBlocks | AlertKind::ActionFailed
+            AlertKind::NodeTrouble
+                | AlertKind::MissingBlocks
+                | AlertKind::ActionFailed
+                | AlertKind::SignerTrouble
         ) || draft.key == "unknown-key";
+        self.forget_stale(state, now_ms);
         if limited {
             if let Some(last) = state.open.get(&draft.key)
                 && now_ms.saturating_sub(*last) < self.min_interval_ms
@@ -151,6 +181,18 @@ impl Dispatcher {
         Some(self.alert(draft.kind, draft.severity, draft.title.clone(), body))
     }
 
+    /// Forgets open keys not sent for a day and two `min_interval`s: an ongoing problem is sent
+    /// again every `min_interval`, so such a key is no longer raised (e.g. an earlier
+    /// incident's), and per-incident keys do not pile up in the state file.
+    fn forget_stale(&self, state: &mut AlertState, now_ms: u64) {
+        let horizon = self.min_interval_ms.saturating_mul(2).max(FORGET_AFTER_MS);
+        state
+            .open
+            .retain(|_, last| now_ms.saturating_sub(*last) < horizon);
+        let open = &state.open;
+        state.suppressed.retain(|key, _| open.contains_key(key));
+    }
+
     /// Closes problem `key` if open; returns the `Recovered` alert to send.
     pub fn clear(&self, state: &mut AlertState, key: &str, title: &str) -> Option<Alert> {
         state.open.remove(key)?;
@@ -163,8 +205,13 @@ impl Dispatcher {
         ))
     }
 
-    /// Builds an alert with this monitor's source.
+    /// Builds an alert with this monitor's source (its title marked in dry-run mode).
     pub fn alert(&self, kind: AlertKind, severity: Severity, title: String, body: String) -> Alert {
+        let title = if self.dry_run && !title.starts_with(DRY_RUN_MARK) {
+            format!("{DRY_RUN_MARK}{title}")
+        } else {
+            title
+        };
         Alert {
             kind,
             severity,
@@ -190,6 +237,7 @@ impl Dispatcher {
             sinks: Arc::clone(&self.sinks),
             source: self.source.clone(),
             min_interval_ms: self.min_interval_ms,
+            dry_run: self.dry_run,
         };
         tokio::spawn(async move { this.deliver(&alert).await });
     }
@@ -230,6 +278,60 @@ mod tests {
         let rec = d.clear(&mut st, "node-0", "node back");
         assert_eq!(rec.map(|a| a.kind), Some(AlertKind::Recovered));
         assert!(d.clear(&mut st, "node-0", "node back").is_none());
+    }
+
+    #[test]
+    fn two_incidents_are_not_grouped() {
+        let d = dispatcher();
+        let mut st = AlertState::default();
+        let first = draft(AlertKind::MissingBlocks, "missed-primary@100");
+        let second = draft(AlertKind::MissingBlocks, "missed-backup-1@200");
+        assert!(d.admit(&mut st, &first, 0).is_some());
+        assert!(d.admit(&mut st, &first, 10).is_none());
+        // The next take-over's misses go out at once, without the first incident's count.
+        let next = d.admit(&mut st, &second, 20).map(|a| a.body);
+        assert_eq!(next.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn keys_no_longer_raised_are_forgotten() {
+        let d = dispatcher();
+        let mut st = AlertState::default();
+        assert!(
+            d.admit(&mut st, &draft(AlertKind::MissingBlocks, "old"), 0)
+                .is_some()
+        );
+        let node = draft(AlertKind::NodeTrouble, "node-0");
+        assert!(d.admit(&mut st, &node, FORGET_AFTER_MS - 1).is_some());
+        assert!(d.admit(&mut st, &node, FORGET_AFTER_MS + 1).is_none());
+        assert!(!st.open.contains_key("old"), "{:?}", st.open);
+        assert!(st.open.contains_key("node-0"));
+    }
+
+    #[test]
+    fn dry_run_titles_are_marked_everywhere() {
+        let d = dispatcher().with_dry_run(true);
+        let mut st = AlertState::default();
+        let failed = draft(AlertKind::ActionFailed, "signer-x");
+        let sent = d.admit(&mut st, &failed, 0).map(|a| a.title);
+        assert_eq!(sent.as_deref(), Some("DRY-RUN: t"));
+        let started = d.alert(
+            AlertKind::Startup,
+            Severity::Info,
+            "up".into(),
+            String::new(),
+        );
+        assert_eq!(started.title, "DRY-RUN: up");
+        let rec = d.clear(&mut st, "signer-x", "fine").map(|a| a.title);
+        assert_eq!(rec.as_deref(), Some("DRY-RUN: fine"));
+        // Live mode leaves titles alone.
+        let live = dispatcher().alert(
+            AlertKind::Startup,
+            Severity::Info,
+            "up".into(),
+            String::new(),
+        );
+        assert_eq!(live.title, "up");
     }
 
     #[test]

@@ -16,6 +16,14 @@ pub enum Error {
     /// TLS material for the signer could not be loaded.
     #[error("signer TLS setup: {0}")]
     Tls(String),
+    /// `check-config --online`: the mTLS handshake or the `Status` call failed (the cause, with
+    /// the fix, on one line).
+    #[error("signer check failed: {0}")]
+    Signer(crate::signer_client::SignerProblem),
+    /// `check-config --online`: the signer's policy would refuse switches this config plans
+    /// (each is printed on stdout).
+    #[error("signer check: the signer's policy would refuse {0} planned change(s) (listed above)")]
+    SignerPolicy(usize),
     /// The metrics listener could not be bound.
     #[error("metrics listener {addr}: {source}")]
     Metrics {

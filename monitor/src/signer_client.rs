@@ -1,8 +1,14 @@
 //! The signer client: tonic over mutual TLS, and the one place where proto and domain meet.
 //!
 //! The channel connects lazily, so the monitor starts and keeps polling while the signer is
-//! down; a failed call becomes [`Outcome::Unavailable`] and the state machine retries with
-//! backoff under the same request id.
+//! down; a failed call becomes [`Outcome::Unavailable`] (its cause named by [`classify`]) and
+//! the state machine retries with backoff under the same request id. [`GrpcSigner::check`]
+//! proves the link at start and in `check-config --online`: the mTLS handshake and a `Status`
+//! call, or the [`SignerProblem`] that stops them.
+
+mod problem;
+
+pub use problem::{SignerProblem, classify};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +36,7 @@ pub trait SignerApi: Send + Sync + 'static {
 pub struct GrpcSigner {
     client: SignerClient<Channel>,
     prefix: String,
+    settings: SignerSettings,
 }
 
 impl GrpcSigner {
@@ -54,17 +61,22 @@ impl GrpcSigner {
         Ok(GrpcSigner {
             client: SignerClient::new(endpoint.connect_lazy()),
             prefix: prefix.to_owned(),
+            settings: settings.clone(),
         })
     }
 
-    /// The signer's `Status`, for `status` and start-up checks.
-    pub async fn status(&self) -> Result<StatusResponse, String> {
+    /// The signer's `Status`: proves the mTLS handshake (both certificates, the server name)
+    /// and that the signer's policy lets this monitor read it. Waits at most `limit`.
+    pub async fn check(&self, limit: Duration) -> Result<StatusResponse, SignerProblem> {
         let mut client = self.client.clone();
-        client
-            .status(StatusRequest {})
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|s| describe(&s))
+        match tokio::time::timeout(limit, client.status(StatusRequest {})).await {
+            Err(_) => Err(SignerProblem::Timeout {
+                endpoint: self.settings.endpoint.clone(),
+            }),
+            Ok(answer) => answer
+                .map(tonic::Response::into_inner)
+                .map_err(|s| classify(&s, &self.settings)),
+        }
     }
 
     async fn send(&self, req: KeyRequest) -> Outcome {
@@ -79,7 +91,7 @@ impl GrpcSigner {
                 .await;
             return match answer {
                 Err(s) => Outcome::Unavailable {
-                    error: describe(&s),
+                    error: self.describe(&s),
                 },
                 Ok(r) => {
                     let r = r.into_inner();
@@ -102,9 +114,18 @@ impl GrpcSigner {
         }
         match client.set_signing_key(wire).await {
             Err(s) => Outcome::Unavailable {
-                error: describe(&s),
+                error: self.describe(&s),
             },
             Ok(r) => from_wire(r.into_inner().outcome),
+        }
+    }
+
+    /// A failed call on one line: the classified cause of a transport failure (so the alert
+    /// names the real cause, e.g. a server name mismatch), or the signer's code and message.
+    fn describe(&self, s: &tonic::Status) -> String {
+        match classify(s, &self.settings) {
+            problem if problem.is_answer() => format!("{:?}: {}", s.code(), s.message()),
+            problem => problem.to_string(),
         }
     }
 }
@@ -150,10 +171,6 @@ pub(crate) fn from_wire(outcome: Option<set_signing_key_response::Outcome>) -> O
             error: "signer answered without an outcome".to_owned(),
         },
     }
-}
-
-fn describe(s: &tonic::Status) -> String {
-    format!("{:?}: {}", s.code(), s.message())
 }
 
 /// At most `max` bytes, cut at a character boundary.

@@ -9,7 +9,7 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Alert, AlertKind, Severity};
+use super::{Alert, AlertKind, DRY_RUN_MARK, Severity};
 
 /// The program named as the sender in every message.
 pub const PROGRAM: &str = "vwf-monitor";
@@ -23,6 +23,9 @@ pub fn kind_label(kind: AlertKind) -> &'static str {
         AlertKind::MissingBlocks => "missing blocks",
         AlertKind::Startup => "started",
         AlertKind::Recovered => "recovered",
+        AlertKind::SignerTrouble => "signer unreachable",
+        AlertKind::DryRun => "dry-run result",
+        AlertKind::Test => "test alert",
     }
 }
 
@@ -38,6 +41,18 @@ pub fn kind_meaning(kind: AlertKind) -> &'static str {
         AlertKind::MissingBlocks => "The witness is missing blocks.",
         AlertKind::Startup => "The monitor started.",
         AlertKind::Recovered => "A problem reported earlier is resolved.",
+        AlertKind::SignerTrouble => {
+            "The monitor cannot complete the mTLS handshake with the signer or call it: a \
+             failover would fail until this is fixed."
+        }
+        AlertKind::DryRun => {
+            "Dry-run mode: the monitor asked the signer what it would do; nothing was signed \
+             or broadcast."
+        }
+        AlertKind::Test => {
+            "A test of this alert channel, sent on request by `vwf-monitor test-alert`; \
+             nothing happened to the witness."
+        }
     }
 }
 
@@ -50,15 +65,19 @@ pub fn severity_label(severity: Severity) -> &'static str {
     }
 }
 
-/// `[vwf-monitor account@host] CRITICAL missing blocks: <title>`.
+/// `[vwf-monitor account@host] CRITICAL missing blocks: <title>`; in dry-run mode the title's
+/// mark comes first: `[vwf-monitor account@host] DRY-RUN: CRITICAL failed to act: <title>`.
 pub fn subject(alert: &Alert) -> String {
+    let (mark, title) = match alert.title.strip_prefix(DRY_RUN_MARK) {
+        Some(rest) => (DRY_RUN_MARK, rest),
+        None => ("", alert.title.as_str()),
+    };
     format!(
-        "[{PROGRAM} {}@{}] {} {}: {}",
+        "[{PROGRAM} {}@{}] {mark}{} {}: {title}",
         alert.source.account,
         alert.source.host,
         severity_label(alert.severity),
         kind_label(alert.kind),
-        alert.title
     )
 }
 
@@ -122,6 +141,26 @@ mod tests {
     fn subject_names_source_severity_and_kind() {
         let s = subject(&alert(AlertKind::MissingBlocks));
         assert_eq!(s, "[vwf-monitor acct@box1] CRITICAL missing blocks: t");
+    }
+
+    #[test]
+    fn a_dry_run_mark_leads_the_subject() {
+        let mut a = alert(AlertKind::ActionFailed);
+        a.title = "DRY-RUN: signer did not answer".into();
+        assert_eq!(
+            subject(&a),
+            "[vwf-monitor acct@box1] DRY-RUN: CRITICAL failed to act: signer did not answer"
+        );
+    }
+
+    #[test]
+    fn test_alerts_say_so() {
+        let mut a = alert(AlertKind::Test);
+        a.severity = Severity::Info;
+        let text = text(&a);
+        assert!(text.contains("INFO test alert: t"), "{text}");
+        assert!(text.contains("nothing happened to the witness"), "{text}");
+        assert!(!text.contains("started"), "{text}");
     }
 
     #[test]

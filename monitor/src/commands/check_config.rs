@@ -1,13 +1,17 @@
-//! `check-config`: load and check the config (and the state file), print a summary.
+//! `check-config`: load and check the config (and the state file), print a summary; with
+//! `--online`, also prove the link to the signer (mTLS handshake, `Status`, policy).
 
 use std::path::Path;
 
-use crate::config;
+use super::run::{SIGNER_CHECK_LIMIT, policy_gaps};
+use crate::config::{self, Settings};
 use crate::error::Error;
 use crate::persist::state_file;
+use crate::signer_client::GrpcSigner;
 
-/// Checks the file; on success prints what the monitor would do.
-pub fn run(path: &Path) -> Result<(), Error> {
+/// Checks the file; on success prints what the monitor would do. With `online`, then connects
+/// to the signer and fails with its real cause ([`Error::Signer`]) when the link does not work.
+pub async fn run(path: &Path, online: bool) -> Result<(), Error> {
     let s = config::load(path)?;
     state_file::peek(&s.state_dir, &s.policy.account)?;
     let sinks = crate::alert::sinks::build_all(&s)?;
@@ -15,5 +19,36 @@ pub fn run(path: &Path) -> Result<(), Error> {
     print!("{}", super::run::summary(&s));
     let names: Vec<&str> = sinks.iter().map(|k| k.name()).collect();
     println!("alert sinks: {}", names.join(", "));
-    Ok(())
+    if online {
+        check_signer(&s).await
+    } else {
+        println!("signer link not checked (add --online to connect to the signer)");
+        Ok(())
+    }
+}
+
+/// The mTLS handshake, `Status`, and the policy compared with this config.
+async fn check_signer(s: &Settings) -> Result<(), Error> {
+    let signer = GrpcSigner::new(&s.signer, &s.profile.address_prefix)?;
+    let status = signer
+        .check(SIGNER_CHECK_LIMIT)
+        .await
+        .map_err(Error::Signer)?;
+    println!(
+        "signer {}: OK: mTLS handshake (server name {}) and Status as {} (vwf-signer {}, profile {})",
+        s.signer.endpoint,
+        s.signer.server_name,
+        status.client_identity,
+        status.version,
+        status.profile
+    );
+    let gaps = policy_gaps(s, &status);
+    if gaps.is_empty() {
+        println!("signer policy: allows every switch this monitor may ask for");
+        return Ok(());
+    }
+    for gap in &gaps {
+        println!("signer policy: {gap}");
+    }
+    Err(Error::SignerPolicy(gaps.len()))
 }

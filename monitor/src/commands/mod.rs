@@ -12,7 +12,7 @@ use crate::error::Error;
 pub async fn dispatch(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Run(a) => run::run(&a.config).await,
-        Command::CheckConfig(a) => check_config::run(&a.config),
+        Command::CheckConfig(a) => check_config::run(&a.config.config, a.online).await,
         Command::Status(a) => status::run(&a.config).await,
         Command::TestAlert(a) => test_alert::run(&a.config).await,
     }

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::Instrument;
 
@@ -42,7 +43,8 @@ pub async fn run(path: &Path) -> Result<(), Error> {
         };
         let min_interval =
             u64::try_from(settings.alerts.min_interval.as_millis()).unwrap_or(u64::MAX);
-        let alerts = Dispatcher::new(sinks, source, min_interval);
+        let alerts =
+            Dispatcher::new(sinks, source, min_interval).with_dry_run(settings.policy.dry_run);
         for line in summary(&settings).lines() {
             tracing::info!(event = "startup", "{line}");
         }
@@ -56,7 +58,7 @@ pub async fn run(path: &Path) -> Result<(), Error> {
                 "a saved action is pending; reconciling with the chain"
             );
         }
-        check_signer_policy(&settings, &signer, &alerts).await;
+        check_signer(&settings, &signer, &alerts).await;
         let text = format!(
             "monitoring {} ({} server(s))",
             settings.policy.account,
@@ -80,24 +82,46 @@ pub async fn run(path: &Path) -> Result<(), Error> {
     .await
 }
 
-/// Asks the signer at start-up whether its policy allows every switch this config may ask for,
-/// so a gap shows now rather than during an incident. Never fatal: the signer may be down.
-async fn check_signer_policy(settings: &Settings, signer: &GrpcSigner, alerts: &Dispatcher) {
-    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), signer.status()).await;
-    let status = match answer {
-        Ok(Ok(status)) => status,
-        Ok(Err(why)) => {
-            tracing::warn!(event = "signer-status", %why, "cannot read the signer's policy at start (grant this monitor \"status\" for the check); continuing");
-            return;
-        }
-        Err(_) => {
-            tracing::warn!(
-                event = "signer-status",
-                "the signer did not answer within 5 s at start; continuing"
+/// How long the start-up and `check-config --online` checks wait for the signer's `Status`.
+pub const SIGNER_CHECK_LIMIT: Duration = Duration::from_secs(10);
+
+/// Proves the link to the signer at start-up (the mTLS handshake and a `Status` call), so a
+/// broken link shows now rather than during an incident: when it fails, an error log line and a
+/// critical alert name the real cause. Then warns about switches the signer's policy would
+/// refuse. Never fatal: the signer may start later.
+async fn check_signer(settings: &Settings, signer: &GrpcSigner, alerts: &Dispatcher) {
+    let endpoint = settings.signer.endpoint.as_str();
+    let status = match signer.check(SIGNER_CHECK_LIMIT).await {
+        Ok(status) => status,
+        Err(problem) => {
+            tracing::error!(
+                event = "signer-check",
+                endpoint,
+                cause = %problem,
+                "cannot use the signer: {}; the monitor keeps watching, but a failover fails until this is fixed",
+                problem.short()
             );
+            let alert = alerts.alert(
+                AlertKind::SignerTrouble,
+                Severity::Critical,
+                format!("cannot use the signer at {endpoint}: {}", problem.short()),
+                format!(
+                    "{problem}\nThe monitor keeps watching, but a failover fails until this is \
+                     fixed. Check again with `vwf-monitor check-config --online --config {}`.",
+                    settings.path.display()
+                ),
+            );
+            alerts.deliver(&alert).await;
             return;
         }
     };
+    tracing::info!(
+        event = "signer-check",
+        endpoint,
+        identity = status.client_identity.as_str(),
+        version = status.version.as_str(),
+        "mTLS handshake and Status with the signer OK"
+    );
     let gaps = policy_gaps(settings, &status);
     for gap in &gaps {
         tracing::warn!(event = "signer-policy", "{gap}");
@@ -109,7 +133,7 @@ async fn check_signer_policy(settings: &Settings, signer: &GrpcSigner, alerts: &
         );
     } else {
         let alert = alerts.alert(
-            AlertKind::Startup,
+            AlertKind::SignerTrouble,
             Severity::Warning,
             "the signer's policy does not allow every planned switch".into(),
             gaps.join("\n"),
@@ -122,6 +146,13 @@ async fn check_signer_policy(settings: &Settings, signer: &GrpcSigner, alerts: &
 pub fn policy_gaps(settings: &Settings, status: &vwf_proto::v1::StatusResponse) -> Vec<String> {
     let prefix = &settings.profile.address_prefix;
     let account = &settings.policy.account;
+    let chain_id = settings.profile.chain_id.to_string();
+    if status.chain_id != chain_id {
+        return vec![format!(
+            "the signer works on chain {} (profile {}), this monitor on {chain_id} (profile {})",
+            status.chain_id, status.profile, settings.profile.name
+        )];
+    }
     let Some(allowed) = status.accounts.iter().find(|a| &a.account == account) else {
         return vec![format!(
             "the signer's policy names no account {account} for this monitor ({})",

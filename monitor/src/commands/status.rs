@@ -8,7 +8,7 @@ use crate::metrics::now_ms;
 use crate::persist::state_file;
 use crate::poller::Poller;
 use crate::quorum::{self, NodeStatus};
-use crate::state::{Mode, PendingStatus};
+use crate::state::{Health, Mode, PendingStatus};
 
 /// Appends one line to the report (writing to a `String` cannot fail).
 macro_rules! say {
@@ -150,8 +150,76 @@ async fn report(path: &Path, out: &mut String) -> Result<(), Error> {
         ),
         (None, why) => say!(out, "NO QUORUM: {}", why.as_deref().unwrap_or("")),
     }
-    for (srv, h) in p.servers.iter().zip(&health) {
-        say!(out, "server {}: health {h:?}", srv.name);
+    for (i, (srv, h)) in p.servers.iter().zip(&health).enumerate() {
+        say!(
+            out,
+            "server {}: {}",
+            srv.name,
+            explain_health(h, i, s.health_max_lag.as_secs())
+        );
     }
     Ok(())
+}
+
+/// One server's health as a sentence: what was checked, what it means for a failover to it
+/// (server `index` 0 is the primary, never a failover target), and what to do when unchecked.
+fn explain_health(health: &Health, index: usize, max_lag_s: u64) -> String {
+    let primary = index == 0;
+    match health {
+        Health::Healthy => format!(
+            "healthy (its node is reachable and its head block is at most {max_lag_s} s old){}",
+            if primary {
+                ""
+            } else {
+                "; usable as a failover target"
+            }
+        ),
+        Health::Unhealthy(why) => format!(
+            "UNHEALTHY: {why}{}",
+            if primary {
+                ""
+            } else {
+                "; a failover skips it while this lasts"
+            }
+        ),
+        Health::Unchecked => format!(
+            "no node configured for this server (health not checked{}; set `node = \"<url>\"` \
+             in its [[server]] section to check it)",
+            if primary {
+                ""
+            } else {
+                "; a failover assumes it is usable"
+            }
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_health_variant_explains_itself() {
+        let unchecked = explain_health(&Health::Unchecked, 1, 60);
+        assert!(
+            unchecked.starts_with("no node configured for this server (health not checked")
+                && unchecked.contains("a failover assumes it is usable")
+                && unchecked.contains("node = \"<url>\""),
+            "{unchecked}"
+        );
+        assert!(!unchecked.contains("Unchecked"));
+        let sick = explain_health(
+            &Health::Unhealthy("node head block is 90 s old".into()),
+            2,
+            60,
+        );
+        assert_eq!(
+            sick,
+            "UNHEALTHY: node head block is 90 s old; a failover skips it while this lasts"
+        );
+        let fine = explain_health(&Health::Healthy, 1, 60);
+        assert!(fine.starts_with("healthy (its node is reachable") && fine.contains("60 s"));
+        // The primary is never a failover target: no word about failovers to it.
+        assert!(!explain_health(&Health::Unchecked, 0, 60).contains("failover"));
+    }
 }

@@ -7,7 +7,7 @@ use super::types::{
     Action, ChainView, Event, Health, Miss, Mode, Pending, PendingStatus, Severity, State,
 };
 use crate::alert::AlertKind;
-use crate::config::{Policy, Window};
+use crate::config::{Policy, Server, Window};
 
 /// Most misses kept in [`Mode::Active`] (enough for any sensible threshold).
 const MAX_MISSES: usize = 64;
@@ -56,6 +56,24 @@ pub(super) fn counted(policy: &Policy, baseline: u32, last: u32, misses: &[Miss]
     }
 }
 
+/// Where a failover away from server `index` goes: the first later server whose own node is not
+/// known to be unhealthy (`None`: none is left, the kill switch), and the unhealthy ones
+/// skipped on the way, as `name (why)`.
+pub(super) fn next_target<'a>(
+    policy: &'a Policy,
+    index: usize,
+    health: &[Health],
+) -> (Option<&'a Server>, Vec<String>) {
+    let mut skipped = Vec::new();
+    for (i, s) in policy.servers.iter().enumerate().skip(index + 1) {
+        match health.get(i) {
+            Some(Health::Unhealthy(why)) => skipped.push(format!("{} ({why})", s.name)),
+            _ => return (Some(s), skipped),
+        }
+    }
+    (None, skipped)
+}
+
 /// When the active server crossed a threshold: record the intent.
 pub(super) fn decide(
     policy: &Policy,
@@ -90,17 +108,7 @@ pub(super) fn decide(
     } else {
         return;
     };
-    let mut skipped = Vec::new();
-    let mut target = None;
-    for (i, s) in policy.servers.iter().enumerate().skip(index + 1) {
-        match health.get(i) {
-            Some(Health::Unhealthy(why)) => skipped.push(format!("{} ({why})", s.name)),
-            _ => {
-                target = Some(s);
-                break;
-            }
-        }
-    }
+    let (target, skipped) = next_target(policy, index, health);
     let (to_name, to_key) = target.map_or(("null".to_owned(), PublicKey::NULL), |s| {
         (s.name.clone(), s.key)
     });

@@ -20,14 +20,14 @@ pub(super) fn on_reply(
     st.in_flight = false;
     match outcome {
         Outcome::Applied { tx_id, block } => {
-            announce(p, tx_id, *block, acts);
+            announce(&policy.account, p, tx_id, *block, acts);
             p.status = PendingStatus::Applied {
                 tx_id: tx_id.clone(),
                 block: *block,
             };
         }
         Outcome::AlreadyInEffect => {
-            announce(p, "", 0, acts);
+            announce(&policy.account, p, "", 0, acts);
             p.status = PendingStatus::Applied {
                 tx_id: String::new(),
                 block: 0,
@@ -41,6 +41,7 @@ pub(super) fn on_reply(
                 allowed: *allowed,
                 detail: detail.clone(),
             }));
+            acts.push(dry_run_alert(&policy.account, p, *allowed, detail));
             p.status = PendingStatus::DryRunReported;
         }
         Outcome::Refused { rule, .. } if rule == "compare-and-swap" => {
@@ -68,6 +69,43 @@ pub(super) fn on_reply(
     }
 }
 
+/// The signer's answer to a dry run, for the alert sinks: allowed (a warning: in live mode the
+/// switch would have happened now) or refused (critical: in live mode it would fail), and why.
+fn dry_run_alert(account: &str, p: &Pending, allowed: bool, detail: &str) -> Action {
+    let change = if p.target_key.is_null() {
+        format!(
+            "set the null key (kill switch: witness {account} disabled) after {} failed",
+            p.from_server
+        )
+    } else {
+        format!("switch {} -> {}", p.from_server, p.target_server)
+    };
+    let (severity, title) = if allowed {
+        (Severity::Warning, format!("the signer would {change}"))
+    } else {
+        (
+            Severity::Critical,
+            format!("the signer would refuse to {change}"),
+        )
+    };
+    let answer = if detail.is_empty() {
+        "no detail".to_owned()
+    } else {
+        detail.to_owned()
+    };
+    alert(
+        AlertKind::DryRun,
+        severity,
+        &format!("dry-run-{}", p.request_id),
+        title,
+        format!(
+            "dry run, nothing was signed or broadcast; why the monitor asked: {}; the signer's \
+             answer: {answer}; request {}",
+            p.reason, p.request_id
+        ),
+    )
+}
+
 fn failed(p: &Pending, rule: &str, detail: &str, retry_in_ms: u64, acts: &mut Vec<Action>) {
     acts.push(Action::Log(Event::SignerFailed {
         request_id: p.request_id.clone(),
@@ -75,14 +113,17 @@ fn failed(p: &Pending, rule: &str, detail: &str, retry_in_ms: u64, acts: &mut Ve
         detail: detail.to_owned(),
         retry_in_ms,
     }));
+    let what = if p.dry_run {
+        "signer did not answer the dry run of"
+    } else {
+        "signer did not switch"
+    };
     acts.push(alert(
         AlertKind::ActionFailed,
         Severity::Critical,
-        &format!("signer-{rule}"),
-        format!(
-            "signer did not switch {} -> {}: {rule}",
-            p.from_server, p.target_server
-        ),
+        // Per request (one take-over): the next incident's failure is alerted at once.
+        &format!("signer-{rule}-{}", p.request_id),
+        format!("{what} {} -> {}: {rule}", p.from_server, p.target_server),
         format!(
             "{detail}; request {} retried in {} s",
             p.request_id,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use vwf_shared::PublicKey;
 
 use super::*;
+use crate::alert::AlertKind;
 use crate::config::{Policy, Server, Thresholds, Window};
 
 const K1: &str = "VIT6qcfB4dwgLg5Geygaf3jP1L6wjyMPaCJheWZ3P74R5L2T5EZwG";
@@ -525,7 +526,209 @@ fn every_new_miss_is_logged_with_the_active_server() {
         })
         .collect();
     assert_eq!(missed, vec![(11, 1), (12, 2)]);
-    assert!(r.alerts.iter().all(|a| a.key == "missed"));
+    let titles: Vec<&str> = r.alerts.iter().map(|a| a.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "primary missed 1 block(s): 1 of 3 counted before failover to backup-1",
+            "primary missed 1 block(s): 2 of 3 counted before failover to backup-1",
+        ]
+    );
+    assert!(r.alerts.iter().all(|a| a.key == "missed-primary@10"));
+    assert!(
+        r.alerts[1].body.contains(
+            "2 missed block(s) counted since primary took over at block 10; at 3 the monitor \
+             asks the signer to switch the witness to backup-1"
+        ),
+        "{}",
+        r.alerts[1].body
+    );
+}
+
+/// Issue 13 item 8: the last server's misses lead to the kill switch and say so; the two
+/// incidents (primary, then backup-1) are alerted under different keys, never grouped.
+#[test]
+fn misses_say_the_next_action_and_each_incident_has_its_own_key() {
+    let p = policy(2);
+    let r = run(
+        &p,
+        State::new("vit-test-witness"),
+        &[
+            In::C(K1, 0, 10),
+            In::C(K1, 3, 11),
+            applied(),
+            In::C(K2, 3, 12),
+            In::C(K2, 4, 13),
+            In::C(K2, 6, 14),
+        ],
+    );
+    let missed: Vec<(&str, &str)> = r
+        .alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::MissingBlocks)
+        .map(|a| (a.key.as_str(), a.title.as_str()))
+        .collect();
+    assert_eq!(
+        missed,
+        [
+            (
+                "missed-primary@10",
+                "primary missed 3 block(s): 3 of 3 counted, failover to backup-1 now"
+            ),
+            (
+                "missed-backup-1@12",
+                "backup-1 missed 1 block(s): 1 of 3 counted before the kill switch"
+            ),
+            (
+                "missed-backup-1@12",
+                "backup-1 missed 2 block(s): 3 of 3 counted, the kill switch now"
+            ),
+        ]
+    );
+    let last = r
+        .alerts
+        .iter()
+        .rfind(|a| a.kind == AlertKind::MissingBlocks);
+    let body = last.map(|a| a.body.as_str()).unwrap_or_default();
+    assert!(
+        body.contains("set the null key: witness vit-test-witness stops producing blocks"),
+        "{body}"
+    );
+    assert!(!body.contains("failover"), "{body}");
+}
+
+#[test]
+fn in_dry_run_mode_the_missed_blocks_alert_says_dry_run() {
+    let p = with(policy(2), |p| p.dry_run = true);
+    let r = run(
+        &p,
+        State::new("vit-test-witness"),
+        &[In::C(K1, 0, 10), In::C(K1, 1, 11)],
+    );
+    let body = r
+        .alerts
+        .first()
+        .map(|a| a.body.as_str())
+        .unwrap_or_default();
+    assert!(
+        body.ends_with(
+            "at 3 the monitor asks the signer for a dry run (nothing is broadcast): switch the \
+             witness to backup-1"
+        ),
+        "{body}"
+    );
+}
+
+#[test]
+fn misses_name_the_backup_a_failover_would_pick() {
+    let p = policy(3);
+    let sick = || Health::Unhealthy("node head block is 60 s old".into());
+    let health = vec![Health::Unchecked, sick(), Health::Unchecked];
+    let r = run(
+        &p,
+        State::new("vit-test-witness"),
+        &[In::H(K1, 0, 10, health.clone()), In::H(K1, 1, 11, health)],
+    );
+    let a = r.alerts.iter().find(|a| a.kind == AlertKind::MissingBlocks);
+    let Some(a) = a else {
+        panic!("no missing-blocks alert: {:?}", r.alerts);
+    };
+    assert_eq!(
+        a.title,
+        "primary missed 1 block(s): 1 of 3 counted before failover to backup-2"
+    );
+    assert!(
+        a.body
+            .contains("(skipping unhealthy backup-1 (node head block is 60 s old))"),
+        "{}",
+        a.body
+    );
+}
+
+#[test]
+fn the_kill_switch_alert_names_the_witness_and_the_failed_server() {
+    let p = policy(1);
+    let r = run(
+        &p,
+        State::new("vit-test-witness"),
+        &[In::C(K1, 0, 10), In::C(K1, 3, 11), applied()],
+    );
+    let action = r.alerts.iter().find(|a| a.kind == AlertKind::Action);
+    assert_eq!(
+        action.map(|a| a.title.as_str()),
+        Some("kill switch: witness vit-test-witness disabled (null key set) after primary failed")
+    );
+}
+
+/// Issue 13 item 7: the signer's dry-run answer goes to the alert sinks as its own kind.
+#[test]
+fn a_dry_run_answer_is_alerted_allowed_or_refused() {
+    let p = with(policy(2), |p| p.dry_run = true);
+    let answer = |allowed: bool, detail: &str| {
+        let r = run(
+            &p,
+            State::new("vit-test-witness"),
+            &[
+                In::C(K1, 0, 10),
+                In::C(K1, 3, 11),
+                In::R(Outcome::DryRun {
+                    allowed,
+                    detail: detail.into(),
+                }),
+            ],
+        );
+        r.alerts
+            .into_iter()
+            .filter(|a| a.kind == AlertKind::DryRun)
+            .collect::<Vec<_>>()
+    };
+    let allowed = answer(true, "would broadcast; preflight matches=true");
+    assert_eq!(allowed.len(), 1, "{allowed:?}");
+    assert_eq!(allowed[0].severity, Severity::Warning);
+    assert_eq!(
+        allowed[0].title,
+        "the signer would switch primary -> backup-1"
+    );
+    assert!(
+        allowed[0].body.contains("nothing was signed or broadcast")
+            && allowed[0].body.contains("primary missed 3 block(s)")
+            && allowed[0].body.contains("preflight matches=true"),
+        "{}",
+        allowed[0].body
+    );
+    let refused = answer(false, "refused by flap-limit: too many changes");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].severity, Severity::Critical);
+    assert_eq!(
+        refused[0].title,
+        "the signer would refuse to switch primary -> backup-1"
+    );
+    assert!(
+        refused[0]
+            .body
+            .contains("refused by flap-limit: too many changes")
+    );
+}
+
+#[test]
+fn a_dry_run_the_signer_did_not_answer_says_dry_run() {
+    let p = with(policy(2), |p| p.dry_run = true);
+    let r = run(
+        &p,
+        State::new("vit-test-witness"),
+        &[
+            In::C(K1, 0, 10),
+            In::C(K1, 3, 11),
+            In::R(Outcome::Unavailable {
+                error: "connection refused".into(),
+            }),
+        ],
+    );
+    let failed = r.alerts.iter().find(|a| a.kind == AlertKind::ActionFailed);
+    assert_eq!(
+        failed.map(|a| a.title.as_str()),
+        Some("signer did not answer the dry run of primary -> backup-1: unavailable")
+    );
 }
 
 #[test]
@@ -609,7 +812,14 @@ fn policy_refusal_retries_slowly_and_alerts() {
     );
     assert_eq!(r.sends.len(), 2);
     assert_eq!(r.sends[0].1, r.sends[1].1);
-    assert!(r.alerts.iter().any(|a| a.key == "signer-flap-limit"));
+    let keys: Vec<&str> = r
+        .alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::ActionFailed)
+        .map(|a| a.key.as_str())
+        .collect();
+    // One key per request (one incident), so a later incident's failure is not grouped with it.
+    assert_eq!(keys, [format!("signer-flap-limit-{}", r.sends[0].1)]);
 }
 
 #[test]

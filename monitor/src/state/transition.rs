@@ -1,13 +1,13 @@
 //! The transition rules of [`step`].
 
-use super::decide::{counted, decide, prune};
+use super::decide::{counted, decide, next_target, prune};
 use super::reply::on_reply;
 use super::types::{
     Action, AlertDraft, ChainView, Event, Health, Input, KeyRequest, Miss, Mode, Pending,
     PendingStatus, Severity, State,
 };
 use crate::alert::AlertKind;
-use crate::config::Policy;
+use crate::config::{Policy, Window};
 
 /// Applies one input at local time `now_ms`; returns the new state and what to do, in order.
 pub fn step(policy: &Policy, state: State, input: &Input, now_ms: u64) -> (State, Vec<Action>) {
@@ -39,7 +39,7 @@ fn on_chain(
             st.pending = None;
         } else if key == p.target_key && !p.dry_run {
             ours = true;
-            finish(st, &p, acts);
+            finish(&policy.account, st, &p, acts);
         } else if key != p.expected_key {
             st.pending = None;
             st.in_flight = false;
@@ -55,7 +55,7 @@ fn on_chain(
             rearm_lost_change(st, &p, tx_id, *block, acts);
         }
     }
-    follow(policy, st, view, ours, acts);
+    follow(policy, st, view, health, ours, acts);
     if st.pending.is_none() {
         decide(policy, st, view, health, acts);
     }
@@ -103,13 +103,13 @@ fn rearm_lost_change(st: &mut State, p: &Pending, tx_id: &str, block: u32, acts:
 }
 
 /// The chain shows our target: the action is done.
-fn finish(st: &mut State, p: &Pending, acts: &mut Vec<Action>) {
+fn finish(account: &str, st: &mut State, p: &Pending, acts: &mut Vec<Action>) {
     let (tx_id, block, announced) = match &p.status {
         PendingStatus::Applied { tx_id, block } => (tx_id.clone(), *block, true),
         _ => (String::new(), 0, false),
     };
     if !announced {
-        announce(p, &tx_id, block, acts);
+        announce(account, p, &tx_id, block, acts);
     }
     st.last_action = Some(format!(
         "{} -> {} (request {}, tx {})",
@@ -123,8 +123,14 @@ fn finish(st: &mut State, p: &Pending, acts: &mut Vec<Action>) {
     st.next_attempt_ms = 0;
 }
 
-/// Logs and alerts a completed failover or kill switch.
-pub(super) fn announce(p: &Pending, tx_id: &str, block: u32, acts: &mut Vec<Action>) {
+/// Logs and alerts a completed failover or kill switch of witness `account`.
+pub(super) fn announce(
+    account: &str,
+    p: &Pending,
+    tx_id: &str,
+    block: u32,
+    acts: &mut Vec<Action>,
+) {
     let (event, title) = if p.target_key.is_null() {
         let e = Event::KillSwitch {
             from: p.from_server.clone(),
@@ -133,7 +139,10 @@ pub(super) fn announce(p: &Pending, tx_id: &str, block: u32, acts: &mut Vec<Acti
         };
         (
             e,
-            format!("kill switch: {} disabled (null key set)", p.from_server),
+            format!(
+                "kill switch: witness {account} disabled (null key set) after {} failed",
+                p.from_server
+            ),
         )
     } else {
         let e = Event::Failover {
@@ -161,15 +170,22 @@ pub(super) fn announce(p: &Pending, tx_id: &str, block: u32, acts: &mut Vec<Acti
 }
 
 /// Moves the mode to whatever the chain holds; counts new misses of the active server.
-fn follow(policy: &Policy, st: &mut State, view: &ChainView, ours: bool, acts: &mut Vec<Action>) {
+fn follow(
+    policy: &Policy,
+    st: &mut State,
+    view: &ChainView,
+    health: &[Health],
+    ours: bool,
+    acts: &mut Vec<Action>,
+) {
     let key = view.signing_key;
     if let Mode::Active {
         key: active,
         last_total_missed,
         misses,
         baseline_total_missed,
+        takeover_block,
         server,
-        ..
     } = &mut st.mode
         && *active == key
     {
@@ -190,16 +206,32 @@ fn follow(policy: &Policy, st: &mut State, view: &ChainView, ours: bool, acts: &
                 total_missed: view.total_missed,
                 block: view.head_block,
             }));
-            acts.push(alert(
-                AlertKind::MissingBlocks,
-                Severity::Warning,
-                "missed",
-                format!("{server} missed {new} block(s)"),
-                format!(
-                    "total_missed {} at block {}; {counted} of {} counted towards failover",
-                    view.total_missed, view.head_block, policy.thresholds.missed_blocks
-                ),
-            ));
+            // The action a crossed threshold leads to: the pending one if already decided.
+            let next = match &st.pending {
+                Some(p) if p.expected_key == key => Next {
+                    target: p.target_server.clone(),
+                    kill_switch: p.target_key.is_null(),
+                    skipped: Vec::new(),
+                },
+                _ => {
+                    let (target, skipped) = policy
+                        .server_by_key(&key)
+                        .map_or((None, Vec::new()), |i| next_target(policy, i, health));
+                    Next {
+                        target: target.map_or_else(|| "null".to_owned(), |s| s.name.clone()),
+                        kill_switch: target.is_none(),
+                        skipped,
+                    }
+                }
+            };
+            let miss = MissReport {
+                server,
+                new,
+                counted,
+                takeover_block: *takeover_block,
+                view,
+            };
+            acts.push(missed_alert(policy, &miss, &next));
         } else {
             prune(misses, policy.thresholds.window, view);
         }
@@ -269,6 +301,92 @@ fn follow(policy: &Policy, st: &mut State, view: &ChainView, ours: bool, acts: &
             ),
         ));
     }
+}
+
+/// Where the active server's failure leads.
+struct Next {
+    /// The backup's name, `null` for the kill switch.
+    target: String,
+    /// No backup is left: the null key.
+    kill_switch: bool,
+    /// Backups passed over because their node is unhealthy, as `name (why)`.
+    skipped: Vec<String>,
+}
+
+/// Misses that just became visible.
+struct MissReport<'a> {
+    server: &'a str,
+    new: u32,
+    counted: u32,
+    takeover_block: u32,
+    view: &'a ChainView,
+}
+
+/// The missing-blocks alert: how far the count is and what happens at the threshold (failover
+/// to which backup, or the kill switch). Its key names the take-over, so the misses of two
+/// incidents are never grouped into one alert.
+fn missed_alert(policy: &Policy, m: &MissReport<'_>, next: &Next) -> Action {
+    let threshold = policy.thresholds.missed_blocks;
+    let (action, change) = if next.kill_switch {
+        (
+            "the kill switch".to_owned(),
+            format!(
+                "set the null key: witness {} stops producing blocks (no backup left)",
+                policy.account
+            ),
+        )
+    } else {
+        (
+            format!("failover to {}", next.target),
+            format!("switch the witness to {}", next.target),
+        )
+    };
+    let consequence = if policy.dry_run {
+        format!("the monitor asks the signer for a dry run (nothing is broadcast): {change}")
+    } else {
+        format!("the monitor asks the signer to {change}")
+    };
+    let title = if m.counted >= threshold {
+        format!(
+            "{} missed {} block(s): {} of {threshold} counted, {action} now",
+            m.server, m.new, m.counted
+        )
+    } else {
+        format!(
+            "{} missed {} block(s): {} of {threshold} counted before {action}",
+            m.server, m.new, m.counted
+        )
+    };
+    let window = match policy.thresholds.window {
+        None => format!("since {} took over at block {}", m.server, m.takeover_block),
+        Some(Window::Seconds(s)) => format!("within the last {s} s"),
+        Some(Window::Blocks(b)) => format!("within the last {b} blocks"),
+    };
+    let mut body = format!(
+        "total_missed {} at block {}; {} missed block(s) counted {window}; at {threshold} {consequence}",
+        m.view.total_missed, m.view.head_block, m.counted
+    );
+    if !next.skipped.is_empty() {
+        body.push_str(&format!(
+            " (skipping unhealthy {})",
+            next.skipped.join(", ")
+        ));
+    }
+    let absolute = policy
+        .servers
+        .iter()
+        .find(|s| s.name == m.server)
+        .and_then(|s| s.total_missed_threshold);
+    if let Some(t) = absolute {
+        body.push_str(&format!("; the same when total_missed reaches {t}"));
+    }
+    alert(
+        AlertKind::MissingBlocks,
+        Severity::Warning,
+        &format!("missed-{}@{}", m.server, m.takeover_block),
+        title,
+        body,
+    )
 }
 
 pub(super) fn millis(d: std::time::Duration) -> u64 {

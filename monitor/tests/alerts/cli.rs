@@ -1,4 +1,4 @@
-//! `vwf-monitor test-alert --config F` end to end: one Startup test alert per sink, a line per
+//! `vwf-monitor test-alert --config F` end to end: one test alert (kind `test`) per sink, a line per
 //! sink on stdout, exit 1 when any sink failed.
 
 use std::path::Path;
@@ -73,7 +73,8 @@ async fn test_alert_reports_each_sink_and_exits_1_when_one_fails() -> TestResult
     let text = hits[0].json["text"].as_str().unwrap_or_default();
     assert!(
         text.starts_with("[vwf-monitor vit-test-witness@")
-            && text.contains("INFO started: test alert"),
+            && text.contains("INFO test alert: this is a test; no action is needed")
+            && !text.contains("started"),
         "{text}"
     );
     assert_eq!(down.hits().len(), 1);
@@ -93,7 +94,11 @@ async fn test_alert_exits_0_when_every_sink_delivers() -> TestResult {
         (code, stdout.as_str()),
         (Some(0), "log: OK\nwebhook:json: OK\n")
     );
-    assert_eq!(ok.hits()[0].json["kind"], "startup");
+    assert_eq!(ok.hits()[0].json["kind"], "test");
+    assert_eq!(
+        ok.hits()[0].json["title"],
+        "this is a test; no action is needed"
+    );
     Ok(())
 }
 
