@@ -17,6 +17,7 @@
 //!   (they cannot block one). A node reporting another key is left out of the numbers too.
 
 use vwf_shared::PublicKey;
+use vwf_shared::quorum::kth_highest;
 
 use crate::state::ChainView;
 
@@ -130,16 +131,6 @@ pub fn assess(
         problem: None,
         nodes,
     }
-}
-
-/// The k-th highest value (k ≥ 1); at least k values are required by the caller.
-fn kth_highest(values: impl Iterator<Item = u32>, k: usize) -> u32 {
-    let mut v: Vec<u32> = values.collect();
-    v.sort_unstable_by(|a, b| b.cmp(a));
-    v.get(k.saturating_sub(1))
-        .or(v.last())
-        .copied()
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! | [`names`] | account-name and url rules | §6.3, §8 |
 //! | [`operation`] | `witness_update` and its `chain_properties` | §3.2, §3.3, §8 |
 //! | [`persist`] | atomic, fsynced file writes for state that must survive a crash | |
+//! | [`quorum`] | the quorum-th highest value: numbers no minority of nodes can raise | |
 //! | [`transaction`] | transactions, digest, id, TaPoS and expiration | §3.4, §4.1, §5 |
 //! | [`json`] | the legacy (condenser) JSON form, exact round trip | §6.1 |
 //! | [`rpc`] | async JSON-RPC client: 0.19 `call` and appbase `condenser_api`, chain id check | §4.6, §7 |
@@ -33,6 +34,7 @@ pub mod names;
 pub mod operation;
 pub mod persist;
 pub mod profile;
+pub mod quorum;
 pub mod rpc;
 pub mod signature;
 pub mod time;

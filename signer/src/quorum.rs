@@ -15,6 +15,7 @@
 
 use std::fmt;
 
+use vwf_shared::quorum::kth_highest;
 use vwf_shared::{ChainProperties, PublicKey};
 
 /// The witness fields a `witness_update` sends back, as one node reports them.
@@ -169,16 +170,6 @@ pub fn agreed_value<T: PartialEq + Clone>(
 /// The default quorum: a strict majority of `nodes`.
 pub fn majority(nodes: usize) -> usize {
     nodes / 2 + 1
-}
-
-/// The k-th highest value (k ≥ 1; the last one when there are fewer).
-fn kth_highest(values: impl Iterator<Item = u32>, k: usize) -> u32 {
-    let mut v: Vec<u32> = values.collect();
-    v.sort_unstable_by(|a, b| b.cmp(a));
-    v.get(k.saturating_sub(1))
-        .or(v.last())
-        .copied()
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -24,6 +24,32 @@ pub const INTRUDER: &str = "spiffe://vwf/intruder";
 /// The witness account of the simulator's default config.
 pub const ACCOUNT: &str = "vit-test-witness";
 
+/// A `SetSigningKey` request for `account` (the null key when `target` is
+/// [`crate::tx::NULL_KEY`]), with a fixed reason.
+pub fn key_request(
+    id: &str,
+    account: &str,
+    target: &str,
+    expected: &str,
+) -> vwf_proto::v1::SetSigningKeyRequest {
+    use vwf_proto::v1 as pb;
+    use vwf_proto::v1::signing_key_target::Target;
+    let target = if target == crate::tx::NULL_KEY {
+        Target::NullKey(pb::NullKey {})
+    } else {
+        Target::PublicKey(target.to_owned())
+    };
+    pb::SetSigningKeyRequest {
+        request_id: id.to_owned(),
+        account: account.to_owned(),
+        target: Some(pb::SigningKeyTarget {
+            target: Some(target),
+        }),
+        expected_current_key: expected.to_owned(),
+        reason: "end-to-end test".into(),
+    }
+}
+
 /// The default policy: backup = test key 2, null key allowed, no re-enable, `flap_changes`
 /// changes per hour, the monitor may switch, disable, dry-run and read status.
 pub fn default_policy(flap_changes: u32) -> anyhow::Result<String> {
@@ -374,6 +400,15 @@ dir = "{state}"
             .timeout(std::time::Duration::from_secs(60))
             .connect_lazy();
         Ok(channel)
+    }
+
+    /// The audit log's `set-signing-key` entries with this `decision`.
+    pub fn audited(&self, decision: &str) -> anyhow::Result<Vec<Value>> {
+        Ok(self
+            .audit()?
+            .into_iter()
+            .filter(|e| e["call"] == "set-signing-key" && e["decision"] == decision)
+            .collect())
     }
 
     /// The audit log's entries.

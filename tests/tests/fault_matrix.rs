@@ -212,12 +212,7 @@ impl System {
 
     /// The audit entries with `decision`.
     fn audited(&self, decision: &str) -> anyhow::Result<Vec<Value>> {
-        Ok(self
-            .setup
-            .audit()?
-            .into_iter()
-            .filter(|e| e["call"] == "set-signing-key" && e["decision"] == decision)
-            .collect())
+        self.setup.audited(decision)
     }
 }
 

@@ -7,7 +7,6 @@ use anyhow::Context;
 use serde_json::Value;
 use vwf_proto::v1 as pb;
 use vwf_proto::v1::set_signing_key_response::Outcome;
-use vwf_proto::v1::signing_key_target::Target;
 use vwf_tests::harness::SimChain;
 use vwf_tests::signer::{ACCOUNT, INTRUDER, MONITOR, SignerSetup, default_policy};
 use vwf_tests::tx::{NULL_KEY, test_key};
@@ -16,20 +15,7 @@ use vwf_tests::wait::wait_for;
 const SIM: &str = env!("CARGO_BIN_EXE_vwf-simchain");
 
 fn request(id: &str, account: &str, target: &str, expected: &str) -> pb::SetSigningKeyRequest {
-    let target = if target == NULL_KEY {
-        Target::NullKey(pb::NullKey {})
-    } else {
-        Target::PublicKey(target.to_owned())
-    };
-    pb::SetSigningKeyRequest {
-        request_id: id.to_owned(),
-        account: account.to_owned(),
-        target: Some(pb::SigningKeyTarget {
-            target: Some(target),
-        }),
-        expected_current_key: expected.to_owned(),
-        reason: "end-to-end test".into(),
-    }
+    vwf_tests::signer::key_request(id, account, target, expected)
 }
 
 fn refused_rule(outcome: &Option<Outcome>) -> Option<&str> {

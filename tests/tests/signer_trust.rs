@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use tonic::Code;
 use vwf_proto::v1 as pb;
 use vwf_proto::v1::set_signing_key_response::Outcome;
-use vwf_proto::v1::signing_key_target::Target;
 use vwf_shared::TimePointSec;
 use vwf_tests::client::{call, call_ok};
 use vwf_tests::harness::SimChain;
@@ -69,20 +68,7 @@ fn policy_with_primary(flap: u32) -> anyhow::Result<String> {
 }
 
 fn request(id: &str, target: &str, expected: &str) -> pb::SetSigningKeyRequest {
-    let target = if target == NULL_KEY {
-        Target::NullKey(pb::NullKey {})
-    } else {
-        Target::PublicKey(target.to_owned())
-    };
-    pb::SetSigningKeyRequest {
-        request_id: id.to_owned(),
-        account: ACCOUNT.to_owned(),
-        target: Some(pb::SigningKeyTarget {
-            target: Some(target),
-        }),
-        expected_current_key: expected.to_owned(),
-        reason: "signer trust test".into(),
-    }
+    vwf_tests::signer::key_request(id, ACCOUNT, target, expected)
 }
 
 impl Rig {
@@ -129,12 +115,7 @@ impl Rig {
     }
 
     fn audited(&self, decision: &str) -> anyhow::Result<Vec<Value>> {
-        Ok(self
-            .setup
-            .audit()?
-            .into_iter()
-            .filter(|e| e["call"] == "set-signing-key" && e["decision"] == decision)
-            .collect())
+        self.setup.audited(decision)
     }
 }
 
