@@ -329,7 +329,11 @@ dir = "{state}"
         while child.try_wait()?.is_none() {
             if std::time::Instant::now() > deadline {
                 let _ = child.kill();
-                bail!("serve did not exit within 30 s");
+                let output = child.wait_with_output()?;
+                bail!(
+                    "serve did not exit within 30 s: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }

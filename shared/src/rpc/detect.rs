@@ -1,9 +1,12 @@
 //! Picking the API style and refusing a node of another chain (SPEC §7.5).
 //!
+//! The profile's own generation is probed first: `condenser_api.get_config` for STEEM and HIVE
+//! (appbase), `call database_api get_config []` for VIT (steemd 0.19).
 //! 1. `call database_api get_config []`. A result with `*_CHAIN_ID` and 0.19 `STEEMIT_*` names
-//!    means a pre-appbase node (VIT): legacy style.
-//! 2. Otherwise `condenser_api.get_config`. A 0.20+ node may also answer step 1 (appbase routes
-//!    `call` to its own `database_api`), but that API has none of the 0.19 methods, so its
+//!    means a pre-appbase node (VIT): legacy style. An appbase node answers this form with a
+//!    Bad Cast (its `database_api` takes an object), which also sends us to step 2.
+//! 2. `condenser_api.get_config`. A 0.20+ node may also answer step 1 (appbase routes `call`
+//!    to its own `database_api`), but that API has none of the 0.19 methods, so its
 //!    `STEEM_*`/`HIVE_*` names send us to `condenser_api` when that works.
 //! 3. Whenever a chain id is read, a mismatch with the profile ends the connection attempt:
 //!    signatures for the wrong chain id recover to the wrong key.
@@ -26,6 +29,30 @@ pub(crate) async fn detect(
     transport: &Transport,
     profile: &ChainProfile,
 ) -> Result<(ApiStyle, NodeConfig), RpcError> {
+    if profile.name != crate::profile::ProfileName::Vit {
+        // An appbase profile: its own generation first; 0.19 only if condenser_api is missing.
+        match get_config(transport, ApiStyle::Condenser, profile).await {
+            Ok(config) => {
+                check(transport, ApiStyle::Condenser, &config, profile)?;
+                return Ok((ApiStyle::Condenser, config));
+            }
+            Err(condenser) if condenser.is_method_not_found() => {
+                return match get_config(transport, ApiStyle::LegacyCall, profile).await {
+                    Ok(config) => {
+                        check(transport, ApiStyle::LegacyCall, &config, profile)?;
+                        Ok((ApiStyle::LegacyCall, config))
+                    }
+                    Err(legacy) if legacy.is_method_not_found() => Err(RpcError::UnsupportedNode {
+                        url: transport.url().to_owned(),
+                        legacy: Box::new(legacy),
+                        condenser: Box::new(condenser),
+                    }),
+                    Err(legacy) => Err(legacy),
+                };
+            }
+            Err(condenser) => return Err(condenser),
+        }
+    }
     let legacy = match get_config(transport, ApiStyle::LegacyCall, profile).await {
         Ok(config) => {
             check(transport, ApiStyle::LegacyCall, &config, profile)?;
@@ -34,7 +61,7 @@ pub(crate) async fn detect(
             }
             Ok(config)
         }
-        Err(e) if e.is_method_not_found() => Err(e),
+        Err(e) if e.is_method_not_found() || e.is_array_refused_by_appbase() => Err(e),
         Err(e) => return Err(e),
     };
     match get_config(transport, ApiStyle::Condenser, profile).await {

@@ -233,6 +233,21 @@ impl RpcError {
         self.disposition() == Some(Disposition::MethodNotFound)
     }
 
+    /// Whether an appbase node refused positional (array) arguments for an API that takes an
+    /// object ("Bad Cast: Invalid cast from type 'array_type' to Object", steemd ≥ 0.20 and
+    /// hived `json_rpc_plugin`): the answer of an appbase node to the 0.19 `call database_api`
+    /// form, so the node is not a 0.19 node.
+    pub fn is_array_refused_by_appbase(&self) -> bool {
+        match self {
+            RpcError::Node {
+                kind: NodeError::Other { .. },
+                detail,
+                ..
+            } => detail.contains("array_type") && detail.contains("Bad Cast"),
+            _ => false,
+        }
+    }
+
     /// The disposition of an unmapped node error; `None` for anything else.
     fn disposition(&self) -> Option<Disposition> {
         match self {

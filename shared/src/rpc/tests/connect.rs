@@ -38,13 +38,29 @@ async fn legacy_node_is_detected_with_one_call() {
 }
 
 #[tokio::test]
-async fn appbase_node_falls_back_to_condenser_and_skips_old_chain_id() {
+async fn an_appbase_profile_asks_condenser_first_and_skips_old_chain_id() {
     let node = hive_node().await;
     let client = connect(&node, ChainProfile::hive()).await;
     assert_eq!(client.style(), ApiStyle::Condenser);
     assert_eq!(client.node_config().chain_id, ChainProfile::hive().chain_id);
-    assert_eq!(node.count("database_api.get_config"), 1);
+    assert_eq!(node.count("database_api.get_config"), 0);
     assert_eq!(node.count("condenser_api.get_config"), 1);
+}
+
+#[tokio::test]
+async fn a_bad_cast_on_the_legacy_probe_moves_on_to_condenser() {
+    // An appbase node hands `call database_api get_config []` (an array) to its object-taking
+    // database_api: Bad Cast (steemd >= 0.20, hived json_rpc_plugin). The VIT profile probes
+    // the legacy form first; this answer sends it on to condenser_api, whose config then names
+    // another chain: refused for that, not for the Bad Cast.
+    let node = hive_node().await;
+    node.route(
+        LEGACY_CONFIG,
+        vec![Reply::Error(json!({"code": -32000, "message": "Bad Cast:Invalid cast from type 'array_type' to Object", "data": {"code": 7, "name": "bad_cast_exception", "message": "Bad Cast"}}))],
+    );
+    let error = err(NodeClient::connect(&node.url, ChainProfile::vit(), options()).await);
+    assert_eq!(node.count(CONDENSER_CONFIG), 1, "{error:?}");
+    assert!(!error.is_array_refused_by_appbase(), "{error:?}");
 }
 
 #[tokio::test]
@@ -258,19 +274,20 @@ async fn unknown_api_on_the_legacy_probe_moves_on_to_condenser() {
         jussi_error(1200, "Invalid JSONRPC method namespace call"),
     ];
     for body in answers {
+        // The HIVE profile asks condenser_api first: the legacy answer is never needed.
         let node = hive_node().await;
         node.route(LEGACY_CONFIG, vec![Reply::Error(body.clone())]);
         let client = connect(&node, ChainProfile::hive()).await;
         assert_eq!(client.style(), ApiStyle::Condenser, "{body}");
-        assert_eq!(node.count(LEGACY_CONFIG), 1, "{body}");
+        assert_eq!(node.count(LEGACY_CONFIG), 0, "{body}");
     }
 }
 
 #[tokio::test]
-async fn passing_error_on_the_legacy_probe_does_not_guess_a_style() {
+async fn passing_error_on_the_first_probe_does_not_guess_a_style() {
     let node = hive_node().await;
     node.route(
-        LEGACY_CONFIG,
+        CONDENSER_CONFIG,
         vec![Reply::Error(jussi_error(1100, "Upstream response error"))],
     );
     let error = err(NodeClient::connect(&node.url, ChainProfile::hive(), options()).await);
@@ -278,7 +295,7 @@ async fn passing_error_on_the_legacy_probe_does_not_guess_a_style() {
         error.is_retryable() && !error.is_method_not_found(),
         "{error:?}"
     );
-    assert_eq!(node.count(CONDENSER_CONFIG), 0);
+    assert_eq!(node.count(LEGACY_CONFIG), 0);
 }
 
 #[tokio::test]
