@@ -54,6 +54,59 @@ pub struct ListenConfig {
     /// The rate-limit window in seconds. Default 60.
     #[serde(default = "default_rate_window")]
     pub rate_window_seconds: u64,
+    /// TLS handshakes in flight at once, from everyone. Default 128. When full, a new
+    /// connection takes the slot of the oldest one that has sent nothing yet (else the oldest):
+    /// idle sockets cannot keep a real client from connecting.
+    #[serde(default = "default_max_handshakes")]
+    pub max_handshakes: usize,
+    /// TLS handshakes in flight from one source address. Default 32; same eviction.
+    #[serde(default = "default_max_handshakes_per_address")]
+    pub max_handshakes_per_address: usize,
+    /// How long a new connection may stay silent before its first byte (the TLS ClientHello).
+    /// Milliseconds, 100-10000, default 1000.
+    #[serde(default = "default_first_byte_timeout_ms")]
+    pub first_byte_timeout_ms: u64,
+    /// How long the whole TLS handshake may take, first byte included. Milliseconds,
+    /// 100-30000, default 3000.
+    #[serde(default = "default_handshake_timeout_ms")]
+    pub handshake_timeout_ms: u64,
+    /// Open (handshaken) connections in total. Default 128; past it new ones are closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one source address. Default 64.
+    #[serde(default = "default_max_connections_per_address")]
+    pub max_connections_per_address: usize,
+    /// Open connections per client identity (certificate). Default 8: a client needs one.
+    #[serde(default = "default_max_connections_per_identity")]
+    pub max_connections_per_identity: usize,
+    /// A connection that carries no request for this long is closed. Seconds, 1-86400,
+    /// default 300. A client keeps its connection warm with any call (the health check costs
+    /// nothing and is not rate-limited).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_seconds: u64,
+    /// Interval of HTTP/2 PINGs on open connections. Seconds, 1-3600, default 30.
+    #[serde(default = "default_keepalive_interval")]
+    pub keepalive_interval_seconds: u64,
+    /// A connection whose peer does not answer a PING within this is closed. Seconds, 1-600,
+    /// default 10.
+    #[serde(default = "default_keepalive_timeout")]
+    pub keepalive_timeout_seconds: u64,
+    /// Refusals of one kind from one peer (a rate limit, a bad handshake) are written once in
+    /// full, then counted, and one summary line per peer and kind is written every this many
+    /// seconds while they go on. Seconds, 1-3600, default 60.
+    #[serde(default = "default_refusal_summary")]
+    pub refusal_summary_seconds: u64,
+    /// Cap on the audit log's size in bytes. Default 67108864 (64 MiB). Within
+    /// `audit_reserve_bytes` of it, only decisions that change the chain (intent, applied,
+    /// expired, pending) are still written; everything else is counted in the signer's log.
+    #[serde(default = "default_audit_max_bytes")]
+    pub audit_max_bytes: u64,
+    /// Room kept for chain-changing decisions, in bytes, at least 4096; default 1048576
+    /// (1 MiB). The part of `audit_max_bytes` only they may use, the free space below which
+    /// nothing else is written to the state volume's audit log, and the size of the
+    /// `audit.reserve` file kept beside it and deleted when that volume runs full.
+    #[serde(default = "default_audit_reserve_bytes")]
+    pub audit_reserve_bytes: u64,
 }
 
 impl Default for ListenConfig {
@@ -63,7 +116,103 @@ impl Default for ListenConfig {
             max_request_bytes: default_max_request_bytes(),
             rate_requests: default_rate_requests(),
             rate_window_seconds: default_rate_window(),
+            max_handshakes: default_max_handshakes(),
+            max_handshakes_per_address: default_max_handshakes_per_address(),
+            first_byte_timeout_ms: default_first_byte_timeout_ms(),
+            handshake_timeout_ms: default_handshake_timeout_ms(),
+            max_connections: default_max_connections(),
+            max_connections_per_address: default_max_connections_per_address(),
+            max_connections_per_identity: default_max_connections_per_identity(),
+            idle_timeout_seconds: default_idle_timeout(),
+            keepalive_interval_seconds: default_keepalive_interval(),
+            keepalive_timeout_seconds: default_keepalive_timeout(),
+            refusal_summary_seconds: default_refusal_summary(),
+            audit_max_bytes: default_audit_max_bytes(),
+            audit_reserve_bytes: default_audit_reserve_bytes(),
         }
+    }
+}
+
+impl ListenConfig {
+    /// Checks the connection and audit limits against each other; the message names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if self.rate_requests == 0 || self.rate_window_seconds == 0 {
+            return Err("[listen] rate_requests and rate_window_seconds must be at least 1".into());
+        }
+        let between = |name: &str, value: u64, low: u64, high: u64| {
+            if (low..=high).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "[listen] {name} = {value}: it must be between {low} and {high}"
+                ))
+            }
+        };
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        between("max_handshakes", count(self.max_handshakes), 1, 65_536)?;
+        between(
+            "max_handshakes_per_address",
+            count(self.max_handshakes_per_address),
+            1,
+            count(self.max_handshakes),
+        )?;
+        between("max_connections", count(self.max_connections), 1, 65_536)?;
+        between(
+            "max_connections_per_address",
+            count(self.max_connections_per_address),
+            1,
+            count(self.max_connections),
+        )?;
+        between(
+            "max_connections_per_identity",
+            count(self.max_connections_per_identity),
+            1,
+            count(self.max_connections_per_address),
+        )?;
+        between(
+            "handshake_timeout_ms",
+            self.handshake_timeout_ms,
+            100,
+            30_000,
+        )?;
+        between(
+            "first_byte_timeout_ms",
+            self.first_byte_timeout_ms,
+            100,
+            10_000.min(self.handshake_timeout_ms),
+        )?;
+        between("idle_timeout_seconds", self.idle_timeout_seconds, 1, 86_400)?;
+        between(
+            "keepalive_interval_seconds",
+            self.keepalive_interval_seconds,
+            1,
+            3600,
+        )?;
+        between(
+            "keepalive_timeout_seconds",
+            self.keepalive_timeout_seconds,
+            1,
+            600,
+        )?;
+        between(
+            "refusal_summary_seconds",
+            self.refusal_summary_seconds,
+            1,
+            3600,
+        )?;
+        between(
+            "audit_reserve_bytes",
+            self.audit_reserve_bytes,
+            4096,
+            1 << 30,
+        )?;
+        if self.audit_max_bytes < 2 * self.audit_reserve_bytes {
+            return Err(format!(
+                "[listen] audit_max_bytes = {} must be at least twice audit_reserve_bytes ({})",
+                self.audit_max_bytes, self.audit_reserve_bytes
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -78,6 +227,45 @@ fn default_rate_requests() -> u32 {
 }
 fn default_rate_window() -> u64 {
     60
+}
+fn default_max_handshakes() -> usize {
+    128
+}
+fn default_max_handshakes_per_address() -> usize {
+    32
+}
+fn default_first_byte_timeout_ms() -> u64 {
+    1000
+}
+fn default_handshake_timeout_ms() -> u64 {
+    3000
+}
+fn default_max_connections() -> usize {
+    128
+}
+fn default_max_connections_per_address() -> usize {
+    64
+}
+fn default_max_connections_per_identity() -> usize {
+    8
+}
+fn default_idle_timeout() -> u64 {
+    300
+}
+fn default_keepalive_interval() -> u64 {
+    30
+}
+fn default_keepalive_timeout() -> u64 {
+    10
+}
+fn default_refusal_summary() -> u64 {
+    60
+}
+fn default_audit_max_bytes() -> u64 {
+    64 << 20
+}
+fn default_audit_reserve_bytes() -> u64 {
+    1 << 20
 }
 
 /// `[tls]`: PEM files.
@@ -312,11 +500,7 @@ impl SignerConfig {
                 "[chain] expiration_seconds must be between 10 and 3600".into(),
             ));
         }
-        if raw.listen.rate_requests == 0 || raw.listen.rate_window_seconds == 0 {
-            return Err(config_error(
-                "[listen] rate_requests and rate_window_seconds must be at least 1".into(),
-            ));
-        }
+        raw.listen.check().map_err(config_error)?;
         if raw.accounts.is_empty() {
             return Err(config_error(
                 "no [[account]] section: the signer would refuse everything".into(),
@@ -561,5 +745,61 @@ may = ["disable"]
                 "{expected:?} not in {message:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod listen_tests {
+    use super::*;
+
+    fn listen(text: &str) -> Result<(), String> {
+        let config: ListenConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()
+    }
+
+    #[test]
+    fn connection_and_audit_limits_have_safe_defaults_and_are_checked() {
+        assert_eq!(listen(""), Ok(()));
+        let defaults = ListenConfig::default();
+        assert_eq!(
+            (
+                defaults.max_handshakes,
+                defaults.max_connections,
+                defaults.max_connections_per_identity
+            ),
+            (128, 128, 8)
+        );
+        for (text, field) in [
+            ("max_handshakes = 0", "max_handshakes"),
+            (
+                "max_handshakes_per_address = 200",
+                "max_handshakes_per_address",
+            ),
+            (
+                "max_connections_per_address = 200",
+                "max_connections_per_address",
+            ),
+            (
+                "max_connections_per_identity = 65",
+                "max_connections_per_identity",
+            ),
+            ("first_byte_timeout_ms = 5000", "first_byte_timeout_ms"),
+            ("handshake_timeout_ms = 50", "handshake_timeout_ms"),
+            ("idle_timeout_seconds = 0", "idle_timeout_seconds"),
+            ("keepalive_timeout_seconds = 0", "keepalive_timeout_seconds"),
+            ("refusal_summary_seconds = 0", "refusal_summary_seconds"),
+            ("audit_reserve_bytes = 100", "audit_reserve_bytes"),
+            ("audit_max_bytes = 100000", "audit_max_bytes"),
+            ("rate_requests = 0", "rate_requests"),
+        ] {
+            let message = listen(text).err().unwrap_or_default();
+            assert!(message.contains(field), "{text}: {message:?}");
+        }
+        assert_eq!(
+            listen(
+                "max_connections = 4\nmax_connections_per_address = 4\nmax_connections_per_identity = 1"
+            ),
+            Ok(())
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! The gate in front of every gRPC call: names the client from its verified certificate,
 //! applies the per-client rate limit, and audits what tonic refuses before the service runs
-//! (a message over the size limit, a body that does not decode), so that every refusal leaves a
-//! line in the audit log and counts against the sender's rate.
+//! (a message over the size limit, a body that does not decode), so that every refusal counts
+//! against the sender's rate and is audited: the first of each kind from a client in full, the
+//! rest counted in one summary line per interval ([`AuditLog::refusal`]). It also tells the
+//! listener which connection is busy, for the idle timeout.
 
 use std::future::Future;
 use std::num::NonZeroU32;
@@ -16,6 +18,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower::{Layer, Service};
 
 use crate::audit::{AuditEntry, AuditLog};
+use crate::listener::Connections;
 
 type Limiter = RateLimiter<
     String,
@@ -39,6 +42,7 @@ pub fn identity_of(extensions: &http::Extensions) -> Option<String> {
 pub struct GuardLayer {
     limiter: Arc<Limiter>,
     audit: AuditLog,
+    connections: Option<Connections>,
 }
 
 impl GuardLayer {
@@ -51,7 +55,14 @@ impl GuardLayer {
         GuardLayer {
             limiter: Arc::new(RateLimiter::hashmap(quota)),
             audit,
+            connections: None,
         }
+    }
+
+    /// Reports each request's connection as busy to `connections` (for the idle timeout).
+    pub fn with_connections(mut self, connections: Connections) -> Self {
+        self.connections = Some(connections);
+        self
     }
 }
 
@@ -63,6 +74,7 @@ impl<S> Layer<S> for GuardLayer {
             inner,
             limiter: Arc::clone(&self.limiter),
             audit: self.audit.clone(),
+            connections: self.connections.clone(),
         }
     }
 }
@@ -73,6 +85,7 @@ pub struct Guard<S> {
     inner: S,
     limiter: Arc<Limiter>,
     audit: AuditLog,
+    connections: Option<Connections>,
 }
 
 impl<S, B> Service<http::Request<B>> for Guard<S>
@@ -96,8 +109,16 @@ where
         let client = identity_of(request.extensions()).unwrap_or_else(|| "unknown".into());
         let path = request.uri().path().to_owned();
         let audit = self.audit.clone();
+        // Held until the answer is ready: the connection is not idle meanwhile.
+        let busy = self.connections.as_ref().and_then(|connections| {
+            let info = request
+                .extensions()
+                .get::<TlsConnectInfo<TcpConnectInfo>>()?;
+            connections.request_started(info.get_ref().remote_addr()?)
+        });
         if !path.starts_with("/grpc.health.") && self.limiter.check_key(&client).is_err() {
             return Box::pin(async move {
+                let _busy = busy;
                 refuse(
                     &audit,
                     &client,
@@ -116,6 +137,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
+            let _busy = busy;
             let response = inner.call(request).await?;
             let headers = response.headers();
             let code = headers.get("grpc-status").and_then(|v| v.to_str().ok());
@@ -147,7 +169,6 @@ where
 }
 
 async fn refuse(audit: &AuditLog, client: &str, path: &str, rule: &str, detail: &str) {
-    tracing::warn!(%client, %path, rule, "refused");
     let entry = AuditEntry {
         call: call_name(path),
         client: client.to_owned(),
@@ -156,8 +177,12 @@ async fn refuse(audit: &AuditLog, client: &str, path: &str, rule: &str, detail: 
         detail: detail.to_owned(),
         ..AuditEntry::default()
     };
-    if let Err(error) = audit.record(entry).await {
-        tracing::error!(%error, "cannot write the audit log");
+    match audit.refusal(entry, rule).await {
+        Ok(true) => {
+            tracing::warn!(%client, %path, rule, "refused (more of this kind from this client are counted in the audit log)")
+        }
+        Ok(false) => tracing::debug!(%client, %path, rule, "refused"),
+        Err(error) => tracing::error!(%error, "cannot write the audit log"),
     }
 }
 

@@ -16,6 +16,45 @@ pub const MAX_TRANSACTION_BYTES: usize = 1 << 20;
 /// Largest key file accepted. A WIF is 51 characters.
 const MAX_KEY_FILE_BYTES: usize = 1024;
 
+/// Why a character may not appear in client-supplied text, or `None` if it may.
+///
+/// Refused: every Unicode control character (general category Cc: U+0000–U+001F, U+007F and
+/// U+0080–U+009F, which holds U+0085 NEXT LINE), the line and paragraph separators (U+2028,
+/// U+2029) and the bidi controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069). Each
+/// can make one audit line read as several, or reorder what a reader sees.
+pub fn forbidden_character(c: char) -> Option<&'static str> {
+    match c {
+        '\u{2028}' => Some("a line separator"),
+        '\u{2029}' => Some("a paragraph separator"),
+        '\u{061C}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}' => Some("a bidi control character"),
+        c if c.is_control() => Some("a control character"),
+        _ => None,
+    }
+}
+
+/// Checks client-supplied text (a request's reason, id, account or key text) for the characters
+/// [`forbidden_character`] refuses. The error names the field, the code point and its position,
+/// never echoing the text.
+pub fn check_client_text(field: &str, text: &str) -> Result<(), String> {
+    match text
+        .chars()
+        .enumerate()
+        .find_map(|(at, c)| forbidden_character(c).map(|what| (at, c, what)))
+    {
+        Some((at, c, what)) => Err(format!(
+            "{field} contains U+{code:04X} ({what}) at character {position}; client text may not \
+             contain control characters, line or paragraph separators or bidi controls",
+            code = u32::from(c),
+            position = at + 1,
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Reads a whole transaction from `path`, or from stdin when it is `-`.
 pub fn read_transaction(path: &Path) -> Result<String, Error> {
     let (what, reader): (String, Box<dyn Read>) = if path == Path::new("-") {
@@ -158,6 +197,37 @@ mod tests {
         std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(mode))
             .unwrap_or_else(|e| panic!("{e}"));
         file
+    }
+
+    #[test]
+    fn client_text_refuses_controls_separators_and_bidi_controls() {
+        for c in [
+            '\u{0}', '\u{7}', '\n', '\r', '\t', '\u{1b}', '\u{7f}', '\u{80}', '\u{85}', '\u{9f}',
+            '\u{2028}', '\u{2029}', '\u{61c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}',
+            '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+        ] {
+            let text = format!("ok {c} after");
+            let message = check_client_text("reason", &text).err().unwrap_or_default();
+            let code = format!("U+{:04X}", u32::from(c));
+            assert!(message.contains(&code), "{code}: {message:?}");
+            assert!(message.starts_with("reason contains"), "{message}");
+            assert!(message.contains("at character 4"), "{message}");
+            assert!(!message.contains("after"), "the text is echoed: {message}");
+        }
+    }
+
+    #[test]
+    fn client_text_accepts_other_unicode() {
+        for text in [
+            "",
+            "primary missed 3 blocks",
+            "Ausfall: Knoten überlastet — café",
+            "主节点离线",
+            "emoji \u{1f6a8} and joiner \u{200d}",
+            "\u{2027}\u{202f}\u{2065}\u{206a}",
+        ] {
+            assert_eq!(check_client_text("reason", text), Ok(()), "{text:?}");
+        }
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! Abuse of the signer daemon: malformed and oversized gRPC messages sent as raw bytes, a flood
-//! from an allowed client, and TCP connections that never complete a TLS handshake. Each abuse
-//! must be refused, leave a trace in the audit log, and leave the daemon serving other clients.
+//! from an allowed client, TCP connections that never complete a TLS handshake, and client text
+//! holding control, separator or bidi characters. Each abuse must be refused, leave a trace in
+//! the audit log (repeated refusals of one kind from one client: one full line, then counted in
+//! summary lines), and leave the daemon serving other clients.
 //!
 //! Covered elsewhere (not repeated here): requests for other accounts and keys, a reused
-//! request id, an intruder certificate (`signer.rs`, `allowed_switch_…`), and handshakes without
-//! a certificate or with a foreign or expired one (`signer.rs`, `tls_refuses_…`).
+//! request id, an intruder certificate (`signer.rs`, `allowed_switch_…`), handshakes without
+//! a certificate or with a foreign or expired one (`signer.rs`, `tls_refuses_…`), and floods
+//! that run while the monitor's kill switch goes through (`signer_flood.rs`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Buf, BufMut};
 use serde_json::Value;
@@ -17,7 +20,8 @@ use tonic::transport::Channel;
 use vwf_proto::v1 as pb;
 use vwf_tests::harness::SimChain;
 use vwf_tests::process::Daemon;
-use vwf_tests::signer::{MONITOR, SignerOptions, SignerSetup, default_policy};
+use vwf_tests::signer::{ACCOUNT, MONITOR, SignerOptions, SignerSetup, default_policy};
+use vwf_tests::tx::test_key;
 use vwf_tests::wait::wait_for;
 
 const SIM: &str = env!("CARGO_BIN_EXE_vwf-simchain");
@@ -140,6 +144,16 @@ impl Signer {
     }
 }
 
+/// How many refusals the audit lines matching `filter` stand for: 1 for a full line, `count`
+/// for a summary line.
+fn refusals(audit: &[Value], filter: impl Fn(&Value) -> bool) -> u64 {
+    audit
+        .iter()
+        .filter(|e| e["decision"] == "refused" && filter(e))
+        .map(|e| e["count"].as_u64().unwrap_or(1))
+        .sum()
+}
+
 /// Bodies that never reach the handler: larger than `max_request_bytes`, or not protobuf.
 fn bad_bodies() -> Vec<(&'static str, Vec<u8>)> {
     let mut oversized = field(1, b"oversized-1");
@@ -208,13 +222,25 @@ async fn oversized_and_malformed_messages_are_audited() -> anyhow::Result<()> {
     for (_, body) in &bodies {
         let _ = raw_call(channel.clone(), SET_SIGNING_KEY, body.clone()).await;
     }
-    let refused = signer
-        .audit()?
-        .into_iter()
-        .filter(|e| e["decision"] == "refused" && e["client"] == MONITOR)
-        .count();
-    assert_eq!(refused, bodies.len(), "bad bodies not audited");
+    // The first of each rule is written at once, in full.
+    let audit = signer.audit()?;
+    for rule in ["request-too-large", "malformed-request"] {
+        assert!(
+            audit
+                .iter()
+                .any(|e| e["client"] == MONITOR && e["rule"] == rule && e.get("count").is_none()),
+            "no full {rule} line: {audit:?}"
+        );
+    }
+    // The rest are counted: stopping writes the summaries.
     signer.daemon.stop().await?;
+    let audit = signer.setup.audit()?;
+    let refused = refusals(&audit, |e| e["client"] == MONITOR);
+    assert_eq!(
+        refused,
+        u64::try_from(bodies.len())?,
+        "bad bodies not audited"
+    );
     Ok(())
 }
 
@@ -229,11 +255,9 @@ async fn a_flood_from_an_allowed_client_is_rate_limited_audited_and_others_are_s
         let mut client = client.clone();
         flood.spawn(async move { client.status(pb::StatusRequest {}).await.map(drop) });
     }
-    // Meanwhile another allowed client is served promptly.
-    let started = Instant::now();
+    // Meanwhile another allowed client is served (within the 5 s bound of `status`).
     let ops = signer.status(OPS).await?;
     assert_eq!(ops.client_identity, OPS);
-    let ops_latency = started.elapsed();
 
     let (mut ok, mut limited, mut other) = (0usize, 0usize, Vec::new());
     while let Some(joined) = flood.join_next().await {
@@ -251,20 +275,18 @@ async fn a_flood_from_an_allowed_client_is_rate_limited_audited_and_others_are_s
         "{ok} admitted, burst {burst}"
     );
     assert_eq!(ok + limited, FLOOD);
-    assert!(
-        ops_latency < Duration::from_secs(3),
-        "another client waited {ops_latency:?} during the flood"
-    );
 
-    // Every refusal is audited with the rule and the client's identity.
-    let audited = signer
+    // The first refusal is audited in full, with the rule and the client's identity; the rest
+    // are counted (one summary line per interval, and at stop).
+    let lines = signer
         .audit()?
         .into_iter()
-        .filter(|e| {
-            e["rule"] == "rate-limit" && e["client"] == MONITOR && e["decision"] == "refused"
-        })
+        .filter(|e| e["rule"] == "rate-limit" && e["client"] == MONITOR)
         .count();
-    assert_eq!(audited, limited);
+    assert!(
+        (1..=2).contains(&lines),
+        "{lines} lines for {limited} refusals"
+    );
     // The flooder stays limited; the other client is still served.
     let again = signer.status(MONITOR).await;
     assert!(
@@ -277,6 +299,11 @@ async fn a_flood_from_an_allowed_client_is_rate_limited_audited_and_others_are_s
     );
     assert_eq!(signer.status(OPS).await?.client_identity, OPS);
     signer.daemon.stop().await?;
+    // Every refusal is accounted for: the flood's and the one after it.
+    let audited = refusals(&signer.setup.audit()?, |e| {
+        e["rule"] == "rate-limit" && e["client"] == MONITOR
+    });
+    assert_eq!(audited, u64::try_from(limited)? + 1);
     Ok(())
 }
 
@@ -304,6 +331,7 @@ async fn plaintext_and_garbage_connections_are_refused_audited_and_the_daemon_ke
             .ok();
         assert!(!answer.starts_with(b"HTTP"), "answered in plaintext");
     }
+    // The first refusal of each kind from this address is written at once.
     wait_for(
         "the handshake refusals to be audited",
         Duration::from_secs(5),
@@ -314,12 +342,18 @@ async fn plaintext_and_garbage_connections_are_refused_audited_and_the_daemon_ke
                 .iter()
                 .filter(|e| e["call"] == "tls-handshake" && e["rule"] == "mutual-tls")
                 .count();
-            Ok(refused >= garbage.len())
+            Ok(refused >= 1)
         },
     )
     .await?;
     assert_eq!(signer.status(MONITOR).await?.client_identity, MONITOR);
     signer.daemon.stop().await?;
+    // All are accounted for once the summaries are written (at stop).
+    let audit = signer.setup.audit()?;
+    let refused = refusals(&audit, |e| {
+        e["call"] == "tls-handshake" && e["rule"] == "mutual-tls" && e["client"] == "127.0.0.1"
+    });
+    assert!(refused >= u64::try_from(garbage.len())?, "{audit:?}");
     Ok(())
 }
 
@@ -333,13 +367,96 @@ async fn idle_connections_that_never_handshake_do_not_lock_out_allowed_clients()
     for _ in 0..80 {
         idle.push(tokio::net::TcpStream::connect(&signer.address).await?);
     }
-    let started = Instant::now();
+    // Served within the 5 s bound of `status`.
     let answer = signer.status(MONITOR).await;
-    let waited = started.elapsed();
     drop(idle);
+    assert!(answer.is_ok(), "{answer:?}");
+    signer.daemon.stop().await?;
+    Ok(())
+}
+
+/// Characters that can split an audit line or reorder what a reader sees: C0 and C1 controls
+/// (U+0085 NEXT LINE among them), line and paragraph separators, bidi controls.
+const FORBIDDEN: [(char, &str); 8] = [
+    ('\u{0085}', "U+0085"),
+    ('\u{2028}', "U+2028"),
+    ('\u{2029}', "U+2029"),
+    ('\u{202E}', "U+202E"),
+    ('\u{200F}', "U+200F"),
+    ('\u{2066}', "U+2066"),
+    ('\u{001B}', "U+001B"),
+    ('\n', "U+000A"),
+];
+
+#[tokio::test]
+async fn reasons_with_control_separator_or_bidi_characters_are_refused_and_audited_on_one_line()
+-> anyhow::Result<()> {
+    use vwf_proto::v1::set_signing_key_response::Outcome;
+    let signer = signer().await?;
+    let mut monitor = signer.setup.client(&signer.address, MONITOR).await?;
+    let primary = test_key(1)?;
+    let request = |id: &str, reason: String| pb::SetSigningKeyRequest {
+        request_id: id.to_owned(),
+        account: ACCOUNT.to_owned(),
+        target: Some(pb::SigningKeyTarget {
+            target: Some(pb::signing_key_target::Target::NullKey(pb::NullKey {})),
+        }),
+        expected_current_key: primary.clone(),
+        reason,
+    };
+    for (i, (c, code)) in FORBIDDEN.iter().enumerate() {
+        let reason = format!("primary down{c}\"decision\":\"applied\"");
+        let answer = tokio::time::timeout(
+            Duration::from_secs(20),
+            monitor.set_signing_key(request(&format!("unicode-{i}"), reason)),
+        )
+        .await??
+        .into_inner();
+        let Some(Outcome::Refused(refused)) = answer.outcome else {
+            anyhow::bail!("{code}: not refused: {answer:?}");
+        };
+        assert_eq!(refused.rule, "invalid-request", "{code}");
+        assert!(
+            refused
+                .reason
+                .starts_with(&format!("reason contains {code}")),
+            "{code}: {}",
+            refused.reason
+        );
+    }
+    // The same characters in a dry run's reason are refused the same way.
+    let dry = tokio::time::timeout(
+        Duration::from_secs(20),
+        monitor.dry_run(pb::DryRunRequest {
+            request: Some(request("unicode-dry", "a\u{2028}b".into())),
+            preflight: false,
+        }),
+    )
+    .await??
+    .into_inner();
+    assert_eq!(
+        dry.refused.as_ref().map(|r| r.rule.as_str()),
+        Some("invalid-request"),
+        "{dry:?}"
+    );
+    // Nothing was sent, and every audit line is one line with none of those characters.
+    let text = std::fs::read_to_string(signer.setup.state_file("audit.jsonl"))?;
     assert!(
-        answer.is_ok() && waited < Duration::from_secs(3),
-        "an allowed client waited {waited:?}: {answer:?}"
+        !text
+            .chars()
+            .any(|c| c != '\n' && FORBIDDEN.iter().any(|(f, _)| *f == c)),
+        "a raw separator or bidi control reached the audit log"
+    );
+    let audit = signer.audit()?;
+    let refused = audit
+        .iter()
+        .filter(|e| e["call"] == "set-signing-key" && e["rule"] == "invalid-request")
+        .count();
+    assert_eq!(refused, FORBIDDEN.len());
+    assert!(
+        !audit
+            .iter()
+            .any(|e| e["decision"] == "intent" || e["decision"] == "applied")
     );
     signer.daemon.stop().await?;
     Ok(())

@@ -52,12 +52,21 @@ async fn the_operator_disables_and_re_enables_while_serve_runs_and_the_change_is
     let shown = witness(&setup, &["show"])?;
     assert!(shown.status.success(), "{}", text(&shown));
     let screen = text(&shown);
-    assert!(screen.contains(&primary) && screen.contains("3 of 3 nodes agree"), "{screen}");
+    assert!(
+        screen.contains(&primary) && screen.contains("of 3 nodes agree (quorum 2)"),
+        "{screen}"
+    );
 
     // Without a terminal, a change needs --yes: exit 2, one line, nothing signed.
     let refused = witness(&setup, &["disable"])?;
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
-    assert_eq!(String::from_utf8_lossy(&refused.stderr).trim().lines().count(), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr)
+            .trim()
+            .lines()
+            .count(),
+        1
+    );
     assert!(control.applied_keys().await?.is_empty());
 
     // disable with serve running beside it.

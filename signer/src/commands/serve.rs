@@ -11,7 +11,7 @@ use tonic::transport::Server;
 use vwf_proto::v1::signer_server::SignerServer;
 use vwf_shared::rpc::ClientOptions;
 
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::{AuditEntry, AuditLimits, AuditLog};
 use crate::config::{Settings, SignerConfig};
 use crate::engine::Engine;
 use crate::error::Error;
@@ -70,7 +70,23 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
         }
     })?;
     let store = RequestStore::open_beside_audit(&settings.store_path(), &settings.audit_path())?;
-    let audit = AuditLog::open(&settings.audit_path())?;
+    let listen = &settings.raw.listen;
+    // The caps bound the descriptors the listener holds: the open-file limit must cover them.
+    let (limits, fd_warning) = listener::Limits::from_config(listen)
+        .fit_open_files()
+        .map_err(|reason| Error::Config {
+            path: settings.path.clone(),
+            reason: format!("[listen] {reason}"),
+        })?;
+    let (audit, reserve_warning) =
+        AuditLog::open(&settings.audit_path())?.with_limits(AuditLimits {
+            max_bytes: listen.audit_max_bytes,
+            reserve_bytes: listen.audit_reserve_bytes,
+            summary_interval: Duration::from_secs(listen.refusal_summary_seconds),
+        });
+    for warning in [&fd_warning, &reserve_warning].into_iter().flatten() {
+        tracing::warn!("{warning}");
+    }
     let nodes = nodes_of(&settings);
     if let Some(warning) = &settings.single_node_warning {
         tracing::warn!("{warning}");
@@ -120,7 +136,11 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
                 settings.raw.chain.nodes.len(),
                 settings.quorum
             ),
-            warning: settings.single_node_warning.clone(),
+            warning: [&settings.single_node_warning, &fd_warning, &reserve_warning]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .reduce(|a, b| format!("{a}; {b}")),
             ..AuditEntry::default()
         })
         .await?;
@@ -131,18 +151,38 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
     );
     tracing::info!(%address, profile = %settings.profile.name, "serving");
 
-    let listen = &settings.raw.listen;
+    tracing::info!(
+        max_handshakes = limits.max_handshakes,
+        max_handshakes_per_address = limits.max_handshakes_per_address,
+        max_connections = limits.max_connections,
+        max_connections_per_address = limits.max_connections_per_address,
+        max_connections_per_identity = limits.max_connections_per_identity,
+        "connection limits"
+    );
     let service = SignerService::new(Arc::clone(&engine));
+    let connections = listener::Connections::new(limits);
     let guard = GuardLayer::new(
         listen.rate_requests,
         Duration::from_secs(listen.rate_window_seconds),
         audit.clone(),
-    );
+    )
+    .with_connections(connections.clone());
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_serving::<SignerServer<SignerService>>().await;
-    let incoming = ReceiverStream::new(listener::accept_tls(listener, tls_config, audit));
-    Server::builder()
+    let maintenance = audit.spawn_maintenance();
+    let incoming = ReceiverStream::new(listener::accept_tls(
+        listener,
+        tls_config,
+        audit.clone(),
+        connections,
+    ));
+    let served = Server::builder()
         .timeout(Duration::from_secs(120))
+        // Serving with our own incoming stream, tonic's TCP keepalive settings do not apply:
+        // HTTP/2 PINGs find dead peers, the listener closes idle connections.
+        .http2_keepalive_interval(Some(Duration::from_secs(listen.keepalive_interval_seconds)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(listen.keepalive_timeout_seconds)))
+        .max_concurrent_streams(listener::MAX_STREAMS_PER_CONNECTION)
         .layer(guard)
         .add_service(health)
         .add_service(
@@ -152,7 +192,11 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
         )
         .serve_with_incoming_shutdown(incoming, shutdown_signal())
         .await
-        .map_err(|e| Error::Internal(format!("server stopped: {e}")))?;
+        .map_err(|e| Error::Internal(format!("server stopped: {e}")));
+    maintenance.abort();
+    // Refusals counted since the last summary are written before leaving.
+    audit.flush_refusals().await;
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -75,6 +75,21 @@ impl Intent {
             rule: Rule::InvalidRequest,
             reason,
         };
+        // Every client-supplied text, before anything parses or echoes it: no control, line or
+        // paragraph separator or bidi control character reaches a message or the audit log.
+        let target_text = match target {
+            Some(RawTarget::Key(text)) => text,
+            _ => "",
+        };
+        for (field, text) in [
+            ("request_id", request_id),
+            ("account", account),
+            ("target", target_text),
+            ("expected_current_key", expected_current),
+            ("reason", reason),
+        ] {
+            crate::input::check_client_text(field, text).map_err(invalid)?;
+        }
         if (id_required || !request_id.is_empty()) && !valid_request_id(request_id) {
             return Err(invalid(format!(
                 "request_id must be 1 to {MAX_REQUEST_ID_LEN} characters of A-Z a-z 0-9 . _ : -"
@@ -102,8 +117,6 @@ impl Intent {
                 "reason is longer than {MAX_REASON_BYTES} bytes"
             )));
         }
-        vwf_shared::names::check_no_control_characters(reason)
-            .map_err(|e| invalid(format!("reason: {e}")))?;
         Ok(Intent {
             request_id: request_id.to_owned(),
             account: account.to_owned(),
@@ -127,4 +140,69 @@ fn valid_request_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+#[cfg(test)]
+mod unicode_tests {
+    use super::*;
+
+    /// Test key 1 (VIT).
+    const KEY: &str = "VIT6oVDUdExrjjMXiST3eoX5ciTGNoG4786CdzWx3aT6xxseuTQZN";
+
+    fn parse(id: &str, account: &str, target: &str, expected: &str, reason: &str) -> String {
+        Intent::parse(
+            id,
+            account,
+            Some(RawTarget::Key(target)),
+            expected,
+            reason,
+            "VIT",
+            true,
+        )
+        .err()
+        .map(|refusal| format!("{}: {}", refusal.rule.as_str(), refusal.reason))
+        .unwrap_or_default()
+    }
+
+    #[test]
+    fn every_client_text_field_refuses_separators_and_bidi_controls() {
+        for bad in [
+            '\u{85}', '\u{2028}', '\u{2029}', '\u{202e}', '\u{2066}', '\u{200f}',
+        ] {
+            let text = format!("x{bad}y");
+            let code = format!("U+{:04X}", u32::from(bad));
+            for (field, message) in [
+                (
+                    "reason",
+                    parse("req-1", "vit-test-witness", KEY, KEY, &text),
+                ),
+                ("request_id", parse(&text, "vit-test-witness", KEY, KEY, "")),
+                ("account", parse("req-1", &text, KEY, KEY, "")),
+                ("target", parse("req-1", "vit-test-witness", &text, KEY, "")),
+                (
+                    "expected_current_key",
+                    parse("req-1", "vit-test-witness", KEY, &text, ""),
+                ),
+            ] {
+                assert!(
+                    message.starts_with(&format!("invalid-request: {field} contains {code}")),
+                    "{field} {code}: {message:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_reason_in_any_script_is_accepted() {
+        let intent = Intent::parse(
+            "req-1",
+            "vit-test-witness",
+            Some(RawTarget::Null),
+            KEY,
+            "Ausfall: Knoten überlastet — 主节点离线",
+            "VIT",
+            true,
+        );
+        assert!(intent.is_ok(), "{intent:?}");
+    }
 }
