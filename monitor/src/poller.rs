@@ -73,19 +73,16 @@ impl Poller {
         let readings = poll_slots(&mut self.nodes, &self.profile, self.timeout, move |c| {
             let account = account.clone();
             async move {
-                let dgp = c
-                    .get_dynamic_global_properties()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let w = c
-                    .get_witness_by_account(&account)
+                // One HTTP request (a JSON-RPC batch) on appbase nodes that take batches.
+                let read = c
+                    .head_and_witness(&account)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(Reading {
-                    signing_key: w.signing_key,
-                    total_missed: w.total_missed,
-                    head_block: dgp.head_block_number,
-                    head_time: dgp.time.0,
+                    signing_key: read.witness.signing_key,
+                    total_missed: read.witness.total_missed,
+                    head_block: read.properties.head_block_number,
+                    head_time: read.properties.time.0,
                 })
             }
         });

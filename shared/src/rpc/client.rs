@@ -1,5 +1,7 @@
 //! [`NodeClient`]: connect and the typed reads a failover tool makes against one node.
 
+use std::sync::atomic::AtomicBool;
+
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -13,6 +15,11 @@ use super::types::{DynamicGlobalProperties, NodeConfig, Witness};
 use crate::profile::ChainProfile;
 use crate::transaction::{BlockId, SignedTransaction};
 
+/// The method that reads the head block.
+pub(super) const DGP: &str = "get_dynamic_global_properties";
+/// The method that reads a witness.
+pub(super) const WITNESS: &str = "get_witness_by_account";
+
 /// A client for one node of the profile's chain, in the API style the node speaks.
 ///
 /// Reads are retried per [`ClientOptions`]. Broadcasts are sent exactly once per call; see
@@ -24,6 +31,9 @@ pub struct NodeClient {
     pub(super) profile: ChainProfile,
     pub(super) style: ApiStyle,
     pub(super) config: NodeConfig,
+    /// Whether [`NodeClient::head_and_witness`] still sends a JSON-RPC batch: set at connect for
+    /// appbase nodes, cleared for good once the node refuses a batch.
+    pub(super) batching: AtomicBool,
 }
 
 impl NodeClient {
@@ -39,6 +49,7 @@ impl NodeClient {
         Ok(NodeClient {
             transport,
             profile,
+            batching: AtomicBool::new(style == ApiStyle::Condenser),
             style,
             config,
         })
@@ -71,31 +82,39 @@ impl NodeClient {
 
     /// The head block, its time and the last irreversible block.
     pub async fn get_dynamic_global_properties(&self) -> Result<DynamicGlobalProperties, RpcError> {
-        let method = "get_dynamic_global_properties";
-        let value = self.read(Api::Database, method, Vec::new()).await?;
-        self.parse(
-            Api::Database,
-            method,
-            DynamicGlobalProperties::from_result(value),
-        )
+        let value = self.read(Api::Database, DGP, Vec::new()).await?;
+        self.dgp_from(value)
     }
 
     /// A witness, with props read in the profile's layout; [`RpcError::NoSuchWitness`] when the
     /// node returns `null`.
     pub async fn get_witness_by_account(&self, name: &str) -> Result<Witness, RpcError> {
-        let method = "get_witness_by_account";
         let value = self
-            .read(Api::Database, method, vec![self.arg(method, name)?])
+            .read(Api::Database, WITNESS, vec![self.arg(WITNESS, name)?])
             .await?;
+        self.witness_from(value, name)
+    }
+
+    /// Reads a `get_dynamic_global_properties` result.
+    pub(super) fn dgp_from(&self, value: Value) -> Result<DynamicGlobalProperties, RpcError> {
+        self.parse(
+            Api::Database,
+            DGP,
+            DynamicGlobalProperties::from_result(value),
+        )
+    }
+
+    /// Reads a `get_witness_by_account` result for witness `name`.
+    pub(super) fn witness_from(&self, value: Value, name: &str) -> Result<Witness, RpcError> {
         if value.is_null() {
             return Err(RpcError::NoSuchWitness {
-                at: self.transport.site(self.style, Api::Database, method),
+                at: self.transport.site(self.style, Api::Database, WITNESS),
                 name: name.to_owned(),
             });
         }
         self.parse(
             Api::Database,
-            method,
+            WITNESS,
             Witness::from_result(value, &self.profile),
         )
     }

@@ -5,6 +5,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `client` | [`NodeClient`]: connect and the typed reads |
+//! | `batch` | [`NodeClient::head_and_witness`]: a poll's two reads in one JSON-RPC batch on appbase |
 //! | `broadcast` | broadcasts (sent once; re-sent only as the same bytes) and inclusion polling |
 //! | `detect` | style detection and the chain id / prefix check (SPEC §7.5) |
 //! | `style` | [`ApiStyle`] and the exact request text of each style |
@@ -18,6 +19,7 @@
 //! events with the node, method and latency.
 
 mod account;
+mod batch;
 mod block;
 mod broadcast;
 mod client;
@@ -33,6 +35,7 @@ mod types;
 mod tests;
 
 pub use account::{Account, Authority};
+pub use batch::HeadAndWitness;
 pub use block::{BlockHeader, BroadcastResult, Inclusion, Version};
 pub use broadcast::Rebroadcast;
 pub use client::NodeClient;

@@ -1,4 +1,5 @@
-//! One HTTP POST per call: TLS setup, timeout, size cap, envelope checks and read retries.
+//! One HTTP POST per call (or per batch, see `batch`): TLS setup, timeout, size cap, envelope
+//! checks and read retries.
 
 use std::fmt;
 use std::sync::Arc;
@@ -53,7 +54,7 @@ pub(crate) struct Transport {
     /// The URL without credentials, for errors and logs.
     shown: String,
     options: ClientOptions,
-    next_id: AtomicU64,
+    pub(super) next_id: AtomicU64,
 }
 
 impl fmt::Debug for Transport {
@@ -171,7 +172,11 @@ impl Transport {
     }
 
     /// Sends the body and reads the answer up to the size cap.
-    async fn post(&self, body: String, at: &CallSite) -> Result<(StatusCode, Vec<u8>), RpcError> {
+    pub(super) async fn post(
+        &self,
+        body: String,
+        at: &CallSite,
+    ) -> Result<(StatusCode, Vec<u8>), RpcError> {
         let connect = |source| RpcError::Connect {
             at: at.clone(),
             source,
@@ -250,20 +255,41 @@ fn http_client(options: &ClientOptions, url: &str) -> Result<reqwest::Client, Rp
 
 /// Checks a JSON-RPC response (SPEC §7.1) and returns its `result`.
 fn envelope(status: StatusCode, bytes: &[u8], id: u64, at: &CallSite) -> Result<Value, RpcError> {
-    // An HTML error page runs over many lines; an error is shown in one.
-    let http_status = || RpcError::HttpStatus {
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(_) if !status.is_success() => return Err(http_status_error(status, bytes, at)),
+        Err(e) => {
+            return Err(RpcError::MalformedResponse {
+                at: at.clone(),
+                reason: format!("not JSON: {e}"),
+            });
+        }
+    };
+    answer(status, value, bytes, id, at)
+}
+
+/// A non-success HTTP status, with the body in one line (an HTML error page runs over many).
+pub(super) fn http_status_error(status: StatusCode, bytes: &[u8], at: &CallSite) -> RpcError {
+    RpcError::HttpStatus {
         at: at.clone(),
         status: status.as_u16(),
         body: truncate(&one_line(&String::from_utf8_lossy(bytes)), MAX_ERROR_TEXT),
-    };
+    }
+}
+
+/// Checks one parsed JSON-RPC response object (a whole answer, or one element of a batch
+/// answer) for request `id` and returns its `result`; `bytes` is the whole body, for errors.
+pub(super) fn answer(
+    status: StatusCode,
+    value: Value,
+    bytes: &[u8],
+    id: u64,
+    at: &CallSite,
+) -> Result<Value, RpcError> {
+    let http_status = || http_status_error(status, bytes, at);
     let malformed = |reason: String| RpcError::MalformedResponse {
         at: at.clone(),
         reason,
-    };
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(value) => value,
-        Err(_) if !status.is_success() => return Err(http_status()),
-        Err(e) => return Err(malformed(format!("not JSON: {e}"))),
     };
     let Value::Object(mut object) = value else {
         return Err(if status.is_success() {
@@ -296,7 +322,7 @@ fn envelope(status: StatusCode, bytes: &[u8], id: u64, at: &CallSite) -> Result<
 /// Maps a JSON-RPC `error` member. The kind comes from `message` and `data` together (0.19 puts
 /// the cause below a generic first line of `message`; appbase puts the exception name in `data`);
 /// the error shows one line, and the whole member goes to the `debug` log.
-fn node_error(error: &Value, at: &CallSite) -> RpcError {
+pub(super) fn node_error(error: &Value, at: &CallSite) -> RpcError {
     let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
     let message = match error.get("message") {
         Some(Value::String(s)) => s.clone(),

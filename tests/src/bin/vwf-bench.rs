@@ -6,21 +6,24 @@
 //! - `blocks`: blocks from the threshold miss becoming visible to the block including the
 //!   key change (≈ block intervals);
 //! - `signer ms`: the monitor's SetSigningKey call, from `event="send"` to the applied answer;
-//!   and for the run: JSON-RPC calls per node per block interval, peak RSS of each daemon.
+//!   and for the run: HTTP requests and JSON-RPC calls per node per block interval (they differ
+//!   where a client sends batches: the monitor on appbase profiles), peak RSS of each daemon.
 //!
 //! Usage: `cargo run --release -p vwf-tests --bin vwf-bench -- [RUNS] [BLOCK_MS] [THRESHOLD]
-//! [SIGNER_NODES]` (defaults 5, 300, 2, 3). The monitor always polls 3 nodes with quorum 2; the
+//! [SIGNER_NODES] [PROFILE]` (defaults 5, 300, 2, 3, VIT; PROFILE is VIT, STEEM or HIVE and may
+//! stand anywhere among the numbers). The monitor always polls 3 nodes with quorum 2; the
 //! signer reads from the first SIGNER_NODES of them with a majority quorum (1 or 3 to compare).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::Value;
+use vwf_shared::{ChainProfile, ProfileName, PublicKey};
 use vwf_tests::harness::SimChain;
 use vwf_tests::monitor::{MonitorOptions, MonitorSetup};
 use vwf_tests::process::workspace_binary;
-use vwf_tests::signer::{ACCOUNT, SignerSetup, default_policy};
-use vwf_tests::tx::{NULL_KEY, test_key};
+use vwf_tests::signer::{ACCOUNT, SignerOptions, SignerSetup, default_policy};
+use vwf_tests::tx::{test_key, test_public_key};
 
 /// One transition's figures.
 struct Switch {
@@ -36,6 +39,7 @@ type Metric = fn(&Run) -> f64;
 struct Run {
     failover: Switch,
     kill: Switch,
+    requests_per_node_per_block: f64,
     calls_per_node_per_block: f64,
     signer_rss_kib: u64,
     monitor_rss_kib: u64,
@@ -43,13 +47,17 @@ struct Run {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<u64> = std::env::args()
-        .skip(1)
-        .map(|a| {
-            a.parse()
-                .context("arguments are numbers: RUNS BLOCK_MS THRESHOLD SIGNER_NODES")
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let mut profile = ProfileName::Vit;
+    let mut args: Vec<u64> = Vec::new();
+    for a in std::env::args().skip(1) {
+        match (a.parse::<u64>(), a.parse::<ProfileName>()) {
+            (Ok(n), _) => args.push(n),
+            (_, Ok(p)) => profile = p,
+            _ => bail!(
+                "arguments: RUNS BLOCK_MS THRESHOLD SIGNER_NODES (numbers) and PROFILE (VIT, STEEM or HIVE); got {a:?}"
+            ),
+        }
+    }
     let runs = args.first().copied().unwrap_or(5);
     let block_ms = args.get(1).copied().unwrap_or(300);
     let threshold = u32::try_from(args.get(2).copied().unwrap_or(2))?;
@@ -58,26 +66,28 @@ async fn main() -> anyhow::Result<()> {
         bail!("SIGNER_NODES must be 1, 2 or 3");
     }
     println!(
-        "vwf-bench: {runs} runs, {block_ms} ms blocks, threshold {threshold} missed blocks, 3 nodes, quorum 2; \
+        "vwf-bench: {} profile, {runs} runs, {block_ms} ms blocks, threshold {threshold} missed blocks, 3 nodes, quorum 2; \
          signer on {signer_nodes} node(s), quorum {}\n",
+        profile.as_str(),
         signer_nodes / 2 + 1
     );
     println!(
-        "run | failover: after blocks signer-ms | kill switch: after blocks signer-ms | rpc/node/block | rss signer monitor (MiB)"
+        "run | failover: after blocks signer-ms | kill switch: after blocks signer-ms | http/node/block calls/node/block | rss signer monitor (MiB)"
     );
     let mut results = Vec::new();
     for run in 1..=runs {
-        let r = one_run(block_ms, threshold, signer_nodes)
+        let r = one_run(profile, block_ms, threshold, signer_nodes)
             .await
             .with_context(|| format!("run {run}"))?;
         println!(
-            "{run:>3} | {:>5} {:>6} {:>9.0} | {:>5} {:>6} {:>9.0} | {:>14.2} | {:>10.1} {:>7.1}",
+            "{run:>3} | {:>5} {:>6} {:>9.0} | {:>5} {:>6} {:>9.0} | {:>15.2} {:>16.2} | {:>10.1} {:>7.1}",
             r.failover.after,
             r.failover.blocks,
             r.failover.signer_ms,
             r.kill.after,
             r.kill.blocks,
             r.kill.signer_ms,
+            r.requests_per_node_per_block,
             r.calls_per_node_per_block,
             r.signer_rss_kib as f64 / 1024.0,
             r.monitor_rss_kib as f64 / 1024.0,
@@ -102,7 +112,7 @@ fn summarize(results: &[Run]) {
             .unwrap_or(f64::NAN)
     };
     println!("\nsummary over {} runs (median / max):", results.len());
-    let rows: [(&str, Metric); 7] = [
+    let rows: [(&str, Metric); 8] = [
         ("misses after the threshold miss", |r: &Run| {
             (r.failover.after.max(r.kill.after)) as f64
         }),
@@ -114,6 +124,9 @@ fn summarize(results: &[Run]) {
             "kill switch: blocks from visible miss to inclusion",
             |r: &Run| r.kill.blocks as f64,
         ),
+        ("HTTP requests per node per block interval", |r: &Run| {
+            r.requests_per_node_per_block
+        }),
         ("JSON-RPC calls per node per block interval", |r: &Run| {
             r.calls_per_node_per_block
         }),
@@ -145,17 +158,40 @@ fn summarize(results: &[Run]) {
     );
 }
 
-async fn one_run(block_ms: u64, threshold: u32, signer_nodes: usize) -> anyhow::Result<Run> {
+async fn one_run(
+    profile: ProfileName,
+    block_ms: u64,
+    threshold: u32,
+    signer_nodes: usize,
+) -> anyhow::Result<Run> {
     let sim_binary = workspace_binary("vwf-simchain")?;
     let interval = block_ms.to_string();
     let sim = SimChain::spawn(
         &sim_binary,
-        &["--nodes", "3", "--block-interval-ms", &interval],
+        &[
+            "--nodes",
+            "3",
+            "--block-interval-ms",
+            &interval,
+            "--profile",
+            profile.as_str(),
+        ],
     )
     .await?;
     let nodes: Vec<&str> = (0..3).map(|i| sim.node(i)).collect();
-    let (primary, backup) = (test_key(1)?, test_key(2)?);
-    let signer_setup = SignerSetup::create(&nodes[..signer_nodes], &default_policy(5)?)?;
+    // The test helpers write VIT keys and a VIT monitor config; other profiles take their prefix.
+    let prefix = ChainProfile::builtin(profile).address_prefix;
+    let key = |index: usize| -> anyhow::Result<String> {
+        Ok(test_public_key(index)?.to_string_with_prefix(&prefix))
+    };
+    let (primary, backup) = (key(1)?, key(2)?);
+    let null_key = PublicKey::NULL.to_string_with_prefix(&prefix);
+    let policy = default_policy(5)?.replace(&test_key(2)?, &backup);
+    let signer_options = SignerOptions {
+        profile: profile.as_str(),
+        ..SignerOptions::default()
+    };
+    let signer_setup = SignerSetup::create_with(&nodes[..signer_nodes], &policy, &signer_options)?;
     let signer = signer_setup.start().await?;
     let options = MonitorOptions {
         servers: vec![
@@ -174,13 +210,19 @@ async fn one_run(block_ms: u64, threshold: u32, signer_nodes: usize) -> anyhow::
         &nodes,
         &options,
     )?;
+    let config = std::fs::read_to_string(&monitor_setup.config)?;
+    std::fs::write(
+        &monitor_setup.config,
+        config.replace(
+            "profile = \"VIT\"",
+            &format!("profile = {:?}", profile.as_str()),
+        ),
+    )?;
     let log = signer_setup.dir.path().join("monitor.log");
     let monitor = monitor_setup.start_logged(&[], Some(&log)).await?;
     let control = sim.control();
-    let (start_requests, start_head) = (
-        requests(&control.status().await?),
-        control.head_num().await?,
-    );
+    let start_status = control.status().await?;
+    let start_head = control.head_num().await?;
     // Let the monitor settle on a reading first.
     wait_blocks(&sim, 5, block_ms).await?;
 
@@ -189,23 +231,24 @@ async fn one_run(block_ms: u64, threshold: u32, signer_nodes: usize) -> anyhow::
     let failover = wait_switch(&sim, &backup, down_at, threshold, block_ms).await?;
     control.set_server("backup", false).await?;
     let down_at = control.head_num().await?;
-    let kill = wait_switch(&sim, NULL_KEY, down_at, threshold, block_ms).await?;
+    let kill = wait_switch(&sim, &null_key, down_at, threshold, block_ms).await?;
     // The change is on chain; give the monitor (bounded) time to log the signer's answer.
     let deadline = Instant::now() + Duration::from_secs(5);
     while signer_latencies(&std::fs::read_to_string(&log)?).len() < 2 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let (end_requests, end_head) = (
-        requests(&control.status().await?),
-        control.head_num().await?,
-    );
+    let end_status = control.status().await?;
+    let end_head = control.head_num().await?;
     let blocks = end_head.saturating_sub(start_head).max(1) as f64;
-    let calls: f64 = end_requests
-        .iter()
-        .zip(&start_requests)
-        .map(|(e, s)| (e - s) as f64)
-        .sum();
+    let grown = |field: &str| -> f64 {
+        counts(&end_status, field)
+            .iter()
+            .zip(&counts(&start_status, field))
+            .map(|(e, s)| e.saturating_sub(*s) as f64)
+            .sum()
+    };
+    let (http_requests, calls) = (grown("requests"), grown("calls"));
     let signer_rss_kib = signer.peak_rss_kib().unwrap_or(0);
     let monitor_rss_kib = monitor.peak_rss_kib().unwrap_or(0);
     monitor.stop().await?;
@@ -222,18 +265,21 @@ async fn one_run(block_ms: u64, threshold: u32, signer_nodes: usize) -> anyhow::
             signer_ms: latency(1),
             ..kill
         },
+        requests_per_node_per_block: http_requests / 3.0 / blocks,
         calls_per_node_per_block: calls / 3.0 / blocks,
         signer_rss_kib,
         monitor_rss_kib,
     })
 }
 
-fn requests(status: &Value) -> Vec<u64> {
+/// Per node, the `/status` counter `field`: `requests` (HTTP requests) or `calls` (JSON-RPC
+/// calls, batch elements counted one by one).
+fn counts(status: &Value, field: &str) -> Vec<u64> {
     status["nodes"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|n| n["requests"].as_u64().unwrap_or(0))
+        .map(|n| n[field].as_u64().unwrap_or(0))
         .collect()
 }
 

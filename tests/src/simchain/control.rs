@@ -2,7 +2,7 @@
 //!
 //! | request | body | answer |
 //! |---|---|---|
-//! | `GET /status` | | head, witnesses, servers, nodes with their faults, request counts and `signed_requests` (requests carrying a signed transaction), schedule |
+//! | `GET /status` | | head, witnesses, servers, nodes with their faults, `requests` (HTTP requests), `calls` (JSON-RPC calls, each batch element counted) and `signed_requests` (requests carrying a signed transaction), schedule |
 //! | `GET /history` | | blocks, misses (with the block that made them visible), applied updates |
 //! | `POST /servers/{name}` | `{"up":bool}` | the server |
 //! | `POST /nodes/{index}` | any subset of the fault fields below | the node's faults |
@@ -134,7 +134,7 @@ async fn status(State(ctx): State<Ctx>) -> Json<Value> {
         .node_urls
         .iter()
         .enumerate()
-        .map(|(i, url)| json!({"index": i, "url": url, "faults": ctx.sim.faults(i), "requests": ctx.sim.requests(i), "signed_requests": ctx.sim.signed_requests(i)}))
+        .map(|(i, url)| json!({"index": i, "url": url, "faults": ctx.sim.faults(i), "requests": ctx.sim.requests(i), "calls": ctx.sim.calls(i), "signed_requests": ctx.sim.signed_requests(i)}))
         .collect();
     Json(json!({
         "head": head_json,

@@ -35,7 +35,7 @@ pub fn router(sim: Arc<Sim>, index: usize) -> Router {
 }
 
 async fn answer(State(ctx): State<NodeCtx>, body: Bytes) -> Response {
-    ctx.sim.count_request(ctx.index);
+    ctx.sim.count_request(ctx.index, call_count(&body));
     let faults = ctx.sim.faults(ctx.index);
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
@@ -47,6 +47,16 @@ async fn answer(State(ctx): State<NodeCtx>, body: Bytes) -> Response {
         return reply(rpc::fault_reply(&ctx.sim, &body));
     }
     reply(rpc::handle(&ctx.sim, ctx.index, &body).await)
+}
+
+/// JSON-RPC calls in a request body: the elements of a non-empty array (a batch), else one.
+fn call_count(body: &[u8]) -> u64 {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Array(items)) if !items.is_empty() => {
+            u64::try_from(items.len()).unwrap_or(u64::MAX)
+        }
+        _ => 1,
+    }
 }
 
 fn reply(answer: rpc::Reply) -> Response {
@@ -128,5 +138,51 @@ async fn connection(
         result = conn => if let Err(e) = result { debug!(error = %e, "connection ended") },
         _ = refuse.wait_for(|r| *r) => {}
         _ = shutdown.wait_for(|s| *s) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use http_body_util::BodyExt;
+    use serde_json::Value;
+    use vwf_shared::ProfileName;
+
+    use super::*;
+    use crate::simchain::chain::ChainState;
+    use crate::simchain::config::{Cli, SimSetup};
+
+    fn sim(profile: ProfileName) -> anyhow::Result<Arc<Sim>> {
+        let cli = Cli::parse_from(["vwf-simchain", "--profile", profile.as_str()]);
+        let setup = SimSetup::from_cli(&cli, 1_700_000_000_000)?;
+        Ok(Sim::new(ChainState::new(&setup), 1))
+    }
+
+    async fn post(sim: &Arc<Sim>, body: &str) -> anyhow::Result<Value> {
+        let ctx = NodeCtx {
+            sim: sim.clone(),
+            index: 0,
+        };
+        let response = answer(State(ctx), Bytes::from(body.to_owned())).await;
+        let bytes = response.into_body().collect().await?.to_bytes();
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    #[tokio::test]
+    async fn a_batch_counts_one_request_and_a_call_per_element() -> anyhow::Result<()> {
+        let sim = sim(ProfileName::Steem)?;
+        let single = r#"{"jsonrpc":"2.0","id":1,"method":"condenser_api.get_dynamic_global_properties","params":[]}"#;
+        post(&sim, single).await?;
+        assert_eq!((sim.requests(0), sim.calls(0)), (1, 1));
+        let batch = format!(
+            r#"[{single},{{"jsonrpc":"2.0","id":2,"method":"condenser_api.get_witness_by_account","params":["vit-test-witness"]}}]"#
+        );
+        let answer = post(&sim, &batch).await?;
+        assert_eq!(answer.as_array().map(Vec::len), Some(2));
+        assert_eq!((sim.requests(0), sim.calls(0)), (2, 3));
+        // Out-of-range nodes are ignored.
+        sim.count_request(7, 5);
+        assert_eq!((sim.requests(0), sim.calls(0)), (2, 3));
+        Ok(())
     }
 }

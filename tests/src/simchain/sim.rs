@@ -87,8 +87,11 @@ pub struct Node {
     pub snapshot: Mutex<Option<Arc<ChainState>>>,
     /// Follows `faults.refuse`; the accept loop watches it.
     pub refuse: watch::Sender<bool>,
-    /// JSON-RPC requests received (for the bench's calls-per-block figure).
+    /// HTTP requests received (one per body, a batch included).
     pub requests: AtomicU64,
+    /// JSON-RPC calls received: one per request body, or one per element of a batch (an array
+    /// body).
+    pub calls: AtomicU64,
     /// Requests that carried a transaction with at least one signature (a dry run must send
     /// none).
     pub signed_requests: AtomicU64,
@@ -115,6 +118,7 @@ impl Sim {
                 snapshot: Mutex::new(None),
                 refuse: watch::Sender::new(false),
                 requests: AtomicU64::new(0),
+                calls: AtomicU64::new(0),
                 signed_requests: AtomicU64::new(0),
             })
             .collect();
@@ -139,10 +143,12 @@ impl Sim {
             .unwrap_or_default()
     }
 
-    /// Counts one request to node `index`.
-    pub fn count_request(&self, index: usize) {
+    /// Counts one HTTP request to node `index` carrying `calls` JSON-RPC calls (more than one
+    /// for a batch).
+    pub fn count_request(&self, index: usize, calls: u64) {
         if let Some(node) = self.nodes.get(index) {
             node.requests.fetch_add(1, Ordering::Relaxed);
+            node.calls.fetch_add(calls, Ordering::Relaxed);
         }
     }
 
@@ -160,11 +166,18 @@ impl Sim {
             .map_or(0, |n| n.signed_requests.load(Ordering::Relaxed))
     }
 
-    /// Requests node `index` has received.
+    /// HTTP requests node `index` has received.
     pub fn requests(&self, index: usize) -> u64 {
         self.nodes
             .get(index)
             .map_or(0, |n| n.requests.load(Ordering::Relaxed))
+    }
+
+    /// JSON-RPC calls node `index` has received (batch elements counted one by one).
+    pub fn calls(&self, index: usize) -> u64 {
+        self.nodes
+            .get(index)
+            .map_or(0, |n| n.calls.load(Ordering::Relaxed))
     }
 
     /// Runs `f` on what node `index` serves: its frozen snapshot, or the live state.

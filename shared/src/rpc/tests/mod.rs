@@ -1,5 +1,6 @@
 //! Tests against a real HTTP server on 127.0.0.1 serving canned 0.19 and appbase answers.
 
+mod batch;
 mod broadcast;
 mod capture;
 mod connect;

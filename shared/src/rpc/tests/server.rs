@@ -45,6 +45,8 @@ pub(super) enum Flavor {
 struct NodeState {
     flavor: Flavor,
     routes: Mutex<HashMap<String, VecDeque<Reply>>>,
+    /// When set, the answer to every array body (a node that does not take batches).
+    batch_reply: Mutex<Option<Reply>>,
     bodies: Mutex<Vec<String>>,
 }
 
@@ -84,6 +86,7 @@ impl TestNode {
         let state = Arc::new(NodeState {
             flavor,
             routes: Mutex::new(HashMap::new()),
+            batch_reply: Mutex::new(None),
             bodies: Mutex::new(Vec::new()),
         });
         let listener = match TcpListener::bind("127.0.0.1:0").await {
@@ -109,6 +112,17 @@ impl TestNode {
         self
     }
 
+    /// Answers every array body (a batch) with `reply` instead of one answer per element.
+    pub(super) fn refuse_batches(&self, reply: Reply) -> &Self {
+        *lock(&self.state.batch_reply) = Some(reply);
+        self
+    }
+
+    /// How many request bodies were arrays (batches).
+    pub(super) fn batches(&self) -> usize {
+        self.requests().iter().filter(|r| r.is_array()).count()
+    }
+
     /// Every request body received, in order, as text.
     pub(super) fn bodies(&self) -> Vec<String> {
         lock(&self.state.bodies).clone()
@@ -122,10 +136,14 @@ impl TestNode {
             .collect()
     }
 
-    /// How many requests went to `method`.
+    /// How many calls went to `method`, batch elements included.
     pub(super) fn count(&self, method: &str) -> usize {
         self.requests()
             .iter()
+            .flat_map(|r| match r {
+                Value::Array(items) => items.clone(),
+                single => vec![single.clone()],
+            })
             .filter(|r| method_of(r) == method)
             .count()
     }
@@ -134,22 +152,60 @@ impl TestNode {
 async fn handle(State(state): State<Arc<NodeState>>, body: String) -> Response {
     lock(&state.bodies).push(body.clone());
     let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    let method = method_of(&request);
+    if let Value::Array(items) = &request {
+        let refusal = lock(&state.batch_reply).clone();
+        if let Some(reply) = refusal {
+            return respond(&state, &Value::Null, reply).await;
+        }
+        // One answer per element, in reverse order: the client must match them by id.
+        let mut answers = Vec::new();
+        for item in items.iter().rev() {
+            let reply = next_reply(&state, &method_of(item));
+            answers.push(element(&state, &item["id"], reply));
+        }
+        let body = Value::Array(answers).to_string();
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+    }
+    let reply = next_reply(&state, &method_of(&request));
+    respond(&state, &request["id"], reply).await
+}
+
+/// The next reply routed for `method`, or 0.19's "no method" error.
+fn next_reply(state: &NodeState, method: &str) -> Reply {
     let reply = {
         let mut routes = lock(&state.routes);
-        match routes.get_mut(&method) {
+        match routes.get_mut(method) {
             Some(queue) if queue.len() > 1 => queue.pop_front(),
             Some(queue) => queue.front().cloned(),
             None => None,
         }
     };
-    let reply = reply.unwrap_or_else(|| {
+    reply.unwrap_or_else(|| {
         Reply::Error(json!({
             "code": 1,
             "message": format!("10 assert_exception: Assert Exception\nitr != _by_name.end(): no method with name '{method}'\n    {{}}\n    th_a  api_connection.hpp:109 call")
         }))
-    });
-    respond(&state, &request["id"], reply).await
+    })
+}
+
+/// One element of a batch answer (only the JSON replies make sense there; others are `null`).
+fn element(state: &NodeState, id: &Value, reply: Reply) -> Value {
+    let mut object = json!({ "id": id });
+    if state.flavor == Flavor::Appbase {
+        object["jsonrpc"] = json!("2.0");
+    }
+    match reply {
+        Reply::Result(v) => object["result"] = v,
+        Reply::Error(e) => object["error"] = e,
+        Reply::Delay(_, inner) => return element(state, id, *inner),
+        _ => return Value::Null,
+    }
+    object
 }
 
 async fn respond(state: &NodeState, id: &Value, mut reply: Reply) -> Response {
