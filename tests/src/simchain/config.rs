@@ -30,6 +30,13 @@ pub struct Cli {
     /// Number of JSON-RPC ports serving the same chain state.
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
+    /// Address to listen on. Default 127.0.0.1 (loopback only).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub listen: std::net::IpAddr,
+    /// Fixed ports for rehearsals: the control API on PORT, node i on PORT+1+i. Default 0: free
+    /// ports picked by the system (printed on the first stdout line either way).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
     /// Chain profile: VIT, STEEM or HIVE.
     #[arg(long, default_value = "VIT")]
     pub profile: ProfileName,

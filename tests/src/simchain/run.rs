@@ -15,6 +15,22 @@ use crate::simchain::config::{Cli, SimSetup};
 use crate::simchain::sim::Sim;
 use crate::simchain::{control, node, producer};
 
+/// The control port and the node ports for `--port base` (0: every port picked by the system).
+pub fn ports(base: u16, nodes: usize) -> anyhow::Result<(u16, Vec<u16>)> {
+    if base == 0 {
+        return Ok((0, vec![0; nodes]));
+    }
+    let node_ports = (0..nodes)
+        .map(|i| {
+            u16::try_from(i + 1)
+                .ok()
+                .and_then(|offset| base.checked_add(offset))
+                .with_context(|| format!("--port {base} with {nodes} nodes goes past port 65535"))
+        })
+        .collect::<anyhow::Result<Vec<u16>>>()?;
+    Ok((base, node_ports))
+}
+
 /// Runs the simulator described by `cli` until a termination signal.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let now_ms = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
@@ -32,10 +48,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
     let mut urls = Vec::new();
     let mut tasks = Vec::new();
-    for index in 0..setup.nodes {
-        let listener = TcpListener::bind("127.0.0.1:0")
+    let (control_port, node_ports) = ports(cli.port, setup.nodes)?;
+    for (index, port) in node_ports.into_iter().enumerate() {
+        let listener = TcpListener::bind((cli.listen, port))
             .await
-            .context("binding a node port")?;
+            .with_context(|| format!("binding node {index} on {}:{port}", cli.listen))?;
         urls.push(format!("http://{}", listener.local_addr()?));
         tasks.push(tokio::spawn(node::serve(
             sim.clone(),
@@ -44,9 +61,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             shutdown.clone(),
         )));
     }
-    let control_listener = TcpListener::bind("127.0.0.1:0")
+    let control_listener = TcpListener::bind((cli.listen, control_port))
         .await
-        .context("binding the control port")?;
+        .with_context(|| format!("binding the control port {}:{control_port}", cli.listen))?;
     let control_url = format!("http://{}", control_listener.local_addr()?);
     let app = control::router(sim.clone(), urls.clone());
     let mut control_shutdown = shutdown.clone();
@@ -91,4 +108,17 @@ async fn wait_for_signal() -> anyhow::Result<()> {
         _ = term.recv() => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ports;
+
+    #[test]
+    fn fixed_ports_put_the_control_api_first_and_nodes_after_it() -> anyhow::Result<()> {
+        assert_eq!(ports(0, 3)?, (0, vec![0, 0, 0]));
+        assert_eq!(ports(18090, 3)?, (18090, vec![18091, 18092, 18093]));
+        assert!(ports(65534, 3).is_err());
+        Ok(())
+    }
 }
