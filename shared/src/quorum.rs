@@ -12,6 +12,12 @@ pub fn kth_highest(values: impl Iterator<Item = u32>, k: usize) -> u32 {
         .unwrap_or(0)
 }
 
+/// The default quorum: a strict majority of `nodes`, so two different answers cannot both
+/// reach it.
+pub fn majority(nodes: usize) -> usize {
+    nodes / 2 + 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::kth_highest;
@@ -21,5 +27,9 @@ mod tests {
         assert_eq!(kth_highest([5, 9_999, 6].into_iter(), 2), 6);
         assert_eq!(kth_highest([5].into_iter(), 2), 5);
         assert_eq!(kth_highest(std::iter::empty(), 1), 0);
+        assert_eq!(
+            (super::majority(1), super::majority(3), super::majority(4)),
+            (1, 2, 3)
+        );
     }
 }

@@ -454,20 +454,6 @@ impl Engine {
         }
     }
 
-    /// The witness as a quorum of the nodes agrees now (for `vwf-signer witness`).
-    pub async fn witness_view(&self, account: &str) -> Result<AgreedView, Error> {
-        self.agreed_view(account).await
-    }
-
-    /// The pending (outcome not yet known) changes on `account`, as (client, request id, target).
-    pub fn pending_changes(&self, account: &str) -> Vec<(String, String, String)> {
-        self.store
-            .pending_on(account)
-            .into_iter()
-            .map(|(client, id, record)| (client, id, record.target))
-            .collect()
-    }
-
     /// Builds the witness_update from the agreed url and props (only the key changes; pins
     /// checked), with TaPoS from an agreed block and an expiration bounded by the local clock.
     /// The inner `Err` is a policy refusal (a pinned value differs).

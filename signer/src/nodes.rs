@@ -64,16 +64,6 @@ impl Nodes {
         self.max_skew_seconds
     }
 
-    /// How many nodes are configured.
-    pub fn len(&self) -> usize {
-        self.urls.len()
-    }
-
-    /// Whether no node is configured (the config refuses that).
-    pub fn is_empty(&self) -> bool {
-        self.urls.is_empty()
-    }
-
     /// Node `index`, connected now if it is not (detecting its API style and checking its
     /// chain id). A node on another chain is never used.
     async fn client(&self, index: usize) -> Result<Arc<NodeClient>, RpcError> {

@@ -16,6 +16,7 @@
 use std::fmt;
 
 use vwf_shared::quorum::kth_highest;
+pub use vwf_shared::quorum::majority;
 use vwf_shared::{ChainProperties, PublicKey};
 
 /// The witness fields a `witness_update` sends back, as one node reports them.
@@ -165,11 +166,6 @@ pub fn agreed_value<T: PartialEq + Clone>(
         })
         .filter(|_| quorum > 0)
         .cloned()
-}
-
-/// The default quorum: a strict majority of `nodes`.
-pub fn majority(nodes: usize) -> usize {
-    nodes / 2 + 1
 }
 
 #[cfg(test)]

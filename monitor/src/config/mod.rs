@@ -129,7 +129,7 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
             );
         }
     }
-    let majority = chain.nodes.len() / 2 + 1;
+    let majority = vwf_shared::quorum::majority(chain.nodes.len());
     let quorum = chain.quorum.unwrap_or(majority);
     if quorum == 0 || quorum > chain.nodes.len() {
         p.add(
