@@ -287,7 +287,7 @@ impl Engine {
         let names_ref = &names;
         let answers = self
             .nodes
-            .ask(|node| async move { node.get_accounts(names_ref).await })
+            .ask(|_, node| async move { node.get_accounts(names_ref).await })
             .await;
         for name in &names {
             let verdicts: Vec<Result<KeyRole, String>> = answers

@@ -59,6 +59,11 @@ impl Nodes {
         self.quorum
     }
 
+    /// How many nodes are configured.
+    pub fn count(&self) -> usize {
+        self.urls.len()
+    }
+
     /// How far a node's head time may be from the local clock, seconds.
     pub fn max_skew_seconds(&self) -> u64 {
         self.max_skew_seconds
@@ -91,11 +96,12 @@ impl Nodes {
     }
 
     /// Asks every node the same question concurrently and waits for all answers (each within
-    /// [`NODE_ANSWER_TIMEOUT`]); one answer per node, in config order.
+    /// [`NODE_ANSWER_TIMEOUT`]); one answer per node, in config order. The question gets the
+    /// node's index in that order and its client.
     pub async fn ask<T, F, Fut>(&self, question: F) -> Vec<Result<T, String>>
     where
         T: Clone,
-        F: Fn(Arc<NodeClient>) -> Fut,
+        F: Fn(usize, Arc<NodeClient>) -> Fut,
         Fut: Future<Output = Result<T, RpcError>>,
     {
         self.ask_until(NODE_ANSWER_TIMEOUT, question, |_| false)
@@ -114,7 +120,7 @@ impl Nodes {
     ) -> Vec<Result<T, String>>
     where
         T: Clone,
-        F: Fn(Arc<NodeClient>) -> Fut,
+        F: Fn(usize, Arc<NodeClient>) -> Fut,
         Fut: Future<Output = Result<T, RpcError>>,
     {
         let question = &question;
@@ -122,7 +128,7 @@ impl Nodes {
             .map(|index| async move {
                 let asked = async {
                     let client = self.client(index).await?;
-                    question(client).await
+                    question(index, client).await
                 };
                 let answer = match tokio::time::timeout(limit, asked).await {
                     Ok(Ok(value)) => Ok(value),

@@ -2,6 +2,7 @@
 //! head, the TaPoS block, the pre-flight bytes, and whether a transaction is in a block.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use vwf_shared::rpc::{NodeClient, Rebroadcast, RpcError};
@@ -51,6 +52,57 @@ enum Scan {
     StillPossible,
 }
 
+/// The next block each node's scan reads, kept across the rounds of one wait: a node that ran
+/// out of time or failed part-way resumes where it stopped instead of starting over, so a slow
+/// or flaky node still gets through the blocks (a scan costs one call per block).
+struct ScanCursors {
+    from_block: u32,
+    next: Vec<AtomicU32>,
+}
+
+impl ScanCursors {
+    /// Every one of `nodes` starts at `from_block`.
+    fn new(nodes: usize, from_block: u32) -> Self {
+        let from_block = from_block.max(1);
+        ScanCursors {
+            from_block,
+            next: (0..nodes).map(|_| AtomicU32::new(from_block)).collect(),
+        }
+    }
+
+    /// Scans node `index`'s blocks for `tx_id` from its cursor, moving the cursor past each
+    /// block read without the transaction (a block that holds it, or passes its expiration, is
+    /// read again next round, so the answer is the node's current one). A transaction can be
+    /// in a block only if the block before it is not later than its expiration (steemd checks
+    /// the expiration against the head time before the block), so once a scanned block is
+    /// later than the expiration, every block that could hold it has been seen.
+    async fn scan(
+        &self,
+        index: usize,
+        node: &NodeClient,
+        tx_id: &str,
+        expiration: TimePointSec,
+    ) -> Result<Scan, RpcError> {
+        let cursor = self.next.get(index);
+        let head = node.get_dynamic_global_properties().await?;
+        let mut num = cursor.map_or(self.from_block, |c| c.load(Ordering::Relaxed));
+        while num <= head.head_block_number {
+            let block = node.get_block(num).await?;
+            if block.transaction_ids.iter().any(|id| id == tx_id) {
+                return Ok(Scan::Included(num));
+            }
+            if block.timestamp > expiration {
+                return Ok(Scan::Absent);
+            }
+            num += 1;
+            if let Some(cursor) = cursor {
+                cursor.store(num, Ordering::Relaxed);
+            }
+        }
+        Ok(Scan::StillPossible)
+    }
+}
+
 /// The witness and head as a quorum of fresh `nodes` agree (also used without a key, by
 /// `vwf-signer witness show`).
 pub async fn agreed_view(nodes: &Nodes, account: &str) -> Result<AgreedView, Error> {
@@ -58,7 +110,7 @@ pub async fn agreed_view(nodes: &Nodes, account: &str) -> Result<AgreedView, Err
     let readings = nodes
         .ask_until(
             NODE_ANSWER_TIMEOUT,
-            |node| async move { read(&node, account).await },
+            |_, node| async move { read(&node, account).await },
             |answers| agree(answers, quorum, skew).is_ok(),
         )
         .await;
@@ -83,7 +135,7 @@ impl Engine {
             .nodes
             .ask_until(
                 NODE_ANSWER_TIMEOUT,
-                |node| async move { node.block_id(num).await },
+                |_, node| async move { node.block_id(num).await },
                 |answers| agreed_value(answers, quorum).is_some(),
             )
             .await;
@@ -108,7 +160,7 @@ impl Engine {
             .nodes
             .ask_until(
                 NODE_ANSWER_TIMEOUT,
-                |node| async move { node.get_transaction_hex(unsigned).await },
+                |_, node| async move { node.get_transaction_hex(unsigned).await },
                 |answers| {
                     answers
                         .iter()
@@ -153,7 +205,7 @@ impl Engine {
             .nodes
             .ask_until(
                 SEND_TIMEOUT,
-                |node| async move { node.rebroadcast_transaction(signed).await },
+                |_, node| async move { node.rebroadcast_transaction(signed).await },
                 |_| false,
             )
             .await;
@@ -179,12 +231,13 @@ impl Engine {
     ) -> Settlement {
         let expiration = u64::from(signed.transaction.expiration.0);
         let give_up_at = expiration + 2 * self.nodes.max_skew_seconds();
+        let cursors = ScanCursors::new(self.nodes.count(), from_block);
         loop {
             // Each node's scan is bounded by the time left (and the per-node limit), so a node
             // that feeds an endless scan only drops out of this round.
             let left = deadline.saturating_duration_since(Instant::now());
             let limit = left.clamp(SETTLE_POLL, NODE_ANSWER_TIMEOUT);
-            let settlement = self.settle_once(signed, from_block, limit).await;
+            let settlement = self.settle_once(signed, &cursors, limit).await;
             if !matches!(settlement, Settlement::Unknown(_))
                 || Instant::now() + SETTLE_POLL >= deadline
                 || unix_now() > give_up_at
@@ -195,11 +248,12 @@ impl Engine {
         }
     }
 
-    /// One round: every node scans the blocks the transaction could be in.
-    pub(super) async fn settle_once(
+    /// One round: every node scans on from its cursor through the blocks the transaction could
+    /// be in.
+    async fn settle_once(
         &self,
         signed: &SignedTransaction,
-        from_block: u32,
+        cursors: &ScanCursors,
         limit: Duration,
     ) -> Settlement {
         let tx_id = match signed.transaction.id(&self.profile) {
@@ -223,7 +277,7 @@ impl Engine {
             .nodes
             .ask_until(
                 limit,
-                |node| async move { scan(&node, tx_id, from_block, expiration).await },
+                |index, node| async move { cursors.scan(index, &node, tx_id, expiration).await },
                 settled,
             )
             .await;
@@ -288,27 +342,4 @@ async fn read(node: &Arc<NodeClient>, account: &str) -> Result<NodeReading, RpcE
         last_irreversible: dgp.last_irreversible_block_num,
         received_at: unix_now(),
     })
-}
-
-/// Scans one node's blocks from `from_block` for `tx_id`. A transaction can be in a block only
-/// if the block before it is not later than its expiration (steemd checks the expiration
-/// against the head time before the block), so once a scanned block is later than the
-/// expiration, every block that could hold it has been seen.
-async fn scan(
-    node: &Arc<NodeClient>,
-    tx_id: &str,
-    from_block: u32,
-    expiration: TimePointSec,
-) -> Result<Scan, RpcError> {
-    let head = node.get_dynamic_global_properties().await?;
-    for num in from_block.max(1)..=head.head_block_number {
-        let block = node.get_block(num).await?;
-        if block.transaction_ids.iter().any(|id| id == tx_id) {
-            return Ok(Scan::Included(num));
-        }
-        if block.timestamp > expiration {
-            return Ok(Scan::Absent);
-        }
-    }
-    Ok(Scan::StillPossible)
 }
