@@ -7,7 +7,10 @@
 //!   key change (≈ block intervals);
 //! - `signer ms`: the monitor's SetSigningKey call, from `event="send"` to the applied answer;
 //!   and for the run: HTTP requests and JSON-RPC calls per node per block interval (they differ
-//!   where a client sends batches: the monitor on appbase profiles), peak RSS of each daemon.
+//!   where a client sends batches: the monitor on appbase profiles), over the whole run (the
+//!   signer's reads at each switch included) and over 10 quiet blocks before the incident (the
+//!   monitor's polling alone: the cost paid every block of a witness's life), peak RSS of each
+//!   daemon.
 //!
 //! Usage: `cargo run --release -p vwf-tests --bin vwf-bench -- [RUNS] [BLOCK_MS] [THRESHOLD]
 //! [SIGNER_NODES] [PROFILE]` (defaults 5, 300, 2, 3, VIT; PROFILE is VIT, STEEM or HIVE and may
@@ -32,6 +35,15 @@ struct Switch {
     signer_ms: f64,
 }
 
+/// HTTP requests and JSON-RPC calls per node per block interval while nothing happens.
+struct Polling {
+    requests_per_node_per_block: f64,
+    calls_per_node_per_block: f64,
+}
+
+/// Blocks over which the quiet polling is measured.
+const QUIET_BLOCKS: u64 = 10;
+
 /// One summary figure taken from a run.
 type Metric = fn(&Run) -> f64;
 
@@ -41,6 +53,8 @@ struct Run {
     kill: Switch,
     requests_per_node_per_block: f64,
     calls_per_node_per_block: f64,
+    /// Over the quiet blocks before the incident: the monitor's polling alone.
+    polling: Polling,
     signer_rss_kib: u64,
     monitor_rss_kib: u64,
 }
@@ -72,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
         signer_nodes / 2 + 1
     );
     println!(
-        "run | failover: after blocks signer-ms | kill switch: after blocks signer-ms | http/node/block calls/node/block | rss signer monitor (MiB)"
+        "run | failover: after blocks signer-ms | kill switch: after blocks signer-ms | http/node/block calls/node/block | quiet: http calls | rss signer monitor (MiB)"
     );
     let mut results = Vec::new();
     for run in 1..=runs {
@@ -80,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("run {run}"))?;
         println!(
-            "{run:>3} | {:>5} {:>6} {:>9.0} | {:>5} {:>6} {:>9.0} | {:>15.2} {:>16.2} | {:>10.1} {:>7.1}",
+            "{run:>3} | {:>5} {:>6} {:>9.0} | {:>5} {:>6} {:>9.0} | {:>15.2} {:>16.2} | {:>11.2} {:>5.2} | {:>10.1} {:>7.1}",
             r.failover.after,
             r.failover.blocks,
             r.failover.signer_ms,
@@ -89,6 +103,8 @@ async fn main() -> anyhow::Result<()> {
             r.kill.signer_ms,
             r.requests_per_node_per_block,
             r.calls_per_node_per_block,
+            r.polling.requests_per_node_per_block,
+            r.polling.calls_per_node_per_block,
             r.signer_rss_kib as f64 / 1024.0,
             r.monitor_rss_kib as f64 / 1024.0,
         );
@@ -112,7 +128,7 @@ fn summarize(results: &[Run]) {
             .unwrap_or(f64::NAN)
     };
     println!("\nsummary over {} runs (median / max):", results.len());
-    let rows: [(&str, Metric); 8] = [
+    let rows: [(&str, Metric); 10] = [
         ("misses after the threshold miss", |r: &Run| {
             (r.failover.after.max(r.kill.after)) as f64
         }),
@@ -130,6 +146,14 @@ fn summarize(results: &[Run]) {
         ("JSON-RPC calls per node per block interval", |r: &Run| {
             r.calls_per_node_per_block
         }),
+        (
+            "quiet polling: HTTP requests per node per block",
+            |r: &Run| r.polling.requests_per_node_per_block,
+        ),
+        (
+            "quiet polling: JSON-RPC calls per node per block",
+            |r: &Run| r.polling.calls_per_node_per_block,
+        ),
         ("peak RSS vwf-signer (MiB)", |r: &Run| {
             r.signer_rss_kib as f64 / 1024.0
         }),
@@ -223,8 +247,25 @@ async fn one_run(
     let control = sim.control();
     let start_status = control.status().await?;
     let start_head = control.head_num().await?;
-    // Let the monitor settle on a reading first.
+    // Let the monitor settle on a reading first, then measure its polling alone.
     wait_blocks(&sim, 5, block_ms).await?;
+    let (quiet_status, quiet_head) = (control.status().await?, control.head_num().await?);
+    wait_blocks(&sim, QUIET_BLOCKS, block_ms).await?;
+    let (loud_status, loud_head) = (control.status().await?, control.head_num().await?);
+    let polling = Polling {
+        requests_per_node_per_block: per_node_per_block(
+            &quiet_status,
+            &loud_status,
+            "requests",
+            loud_head.saturating_sub(quiet_head),
+        ),
+        calls_per_node_per_block: per_node_per_block(
+            &quiet_status,
+            &loud_status,
+            "calls",
+            loud_head.saturating_sub(quiet_head),
+        ),
+    };
 
     control.set_server("primary", false).await?;
     let down_at = control.head_num().await?;
@@ -240,15 +281,7 @@ async fn one_run(
 
     let end_status = control.status().await?;
     let end_head = control.head_num().await?;
-    let blocks = end_head.saturating_sub(start_head).max(1) as f64;
-    let grown = |field: &str| -> f64 {
-        counts(&end_status, field)
-            .iter()
-            .zip(&counts(&start_status, field))
-            .map(|(e, s)| e.saturating_sub(*s) as f64)
-            .sum()
-    };
-    let (http_requests, calls) = (grown("requests"), grown("calls"));
+    let blocks = end_head.saturating_sub(start_head);
     let signer_rss_kib = signer.peak_rss_kib().unwrap_or(0);
     let monitor_rss_kib = monitor.peak_rss_kib().unwrap_or(0);
     monitor.stop().await?;
@@ -265,11 +298,28 @@ async fn one_run(
             signer_ms: latency(1),
             ..kill
         },
-        requests_per_node_per_block: http_requests / 3.0 / blocks,
-        calls_per_node_per_block: calls / 3.0 / blocks,
+        requests_per_node_per_block: per_node_per_block(
+            &start_status,
+            &end_status,
+            "requests",
+            blocks,
+        ),
+        calls_per_node_per_block: per_node_per_block(&start_status, &end_status, "calls", blocks),
+        polling,
         signer_rss_kib,
         monitor_rss_kib,
     })
+}
+
+/// How much the `/status` counter `field` grew from `before` to `after`, summed over the 3
+/// nodes, per node and per block over `blocks` blocks.
+fn per_node_per_block(before: &Value, after: &Value, field: &str, blocks: u64) -> f64 {
+    let grown: u64 = counts(after, field)
+        .iter()
+        .zip(&counts(before, field))
+        .map(|(a, b)| a.saturating_sub(*b))
+        .sum();
+    grown as f64 / 3.0 / blocks.max(1) as f64
 }
 
 /// Per node, the `/status` counter `field`: `requests` (HTTP requests) or `calls` (JSON-RPC
