@@ -1,8 +1,8 @@
 //! The chain model shared by `vwf-monitor` and `vwf-signer`.
 //!
-//! Everything here except [`rpc`] (network I/O, `debug` events only) and [`persist`] (file
-//! writes) is pure: no I/O, no process control, no logging subscriber. Every byte this crate
-//! produces is checked against the reference vectors in `tests/data/vectors.json` (made with
+//! Everything here except [`rpc`] (network I/O, `debug` events only), [`credentials`] (reads one
+//! environment variable) and [`persist`] (file writes) is pure: no I/O, no process control, no
+//! logging subscriber. Every byte this crate produces is checked against the reference vectors in `tests/data/vectors.json` (made with
 //! beem, dhive and dsteem); `SPEC.md` beside this crate's `Cargo.toml` gives the rules they
 //! follow, and "SPEC §n" in comments points into it.
 //!
@@ -19,6 +19,7 @@
 //! | [`names`] | account-name and url rules | §6.3, §8 |
 //! | [`operation`] | `witness_update` and its `chain_properties` | §3.2, §3.3, §8 |
 //! | [`persist`] | atomic, fsynced file writes for state that must survive a crash | |
+//! | [`credentials`] | `$CREDENTIALS_DIRECTORY/NAME` config paths: systemd credentials | |
 //! | [`quorum`] | the quorum-th highest value: numbers no minority of nodes can raise | |
 //! | [`transaction`] | transactions, digest, id, TaPoS and expiration | §3.4, §4.1, §5 |
 //! | [`json`] | the legacy (condenser) JSON form, exact round trip | §6.1 |
@@ -27,6 +28,7 @@
 
 pub mod asset;
 pub mod codec;
+pub mod credentials;
 pub mod error;
 pub mod json;
 pub mod keys;
