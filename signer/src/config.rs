@@ -13,6 +13,7 @@ use crate::engine::{BuildSettings, Fallback};
 use crate::error::Error;
 use crate::keystore::{KeyConfig, KeySettings};
 use crate::policy::{AccountConfig, Policy};
+use crate::revocation::{DenyList, RevokedConfig};
 
 /// Default listen address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7575";
@@ -35,6 +36,10 @@ pub struct SignerConfig {
     /// `[[account]]`: the policy, one section per witness account.
     #[serde(rename = "account")]
     pub accounts: Vec<AccountConfig>,
+    /// `[revoked]`: client certificates refused although the CA signed them. `serve` reloads
+    /// this section on SIGHUP.
+    #[serde(default)]
+    pub revoked: RevokedConfig,
 }
 
 /// `[listen]`.
@@ -401,6 +406,8 @@ pub struct Settings {
     pub quorum: usize,
     /// Set when one node alone decides what is signed: said at start and in the audit log.
     pub single_node_warning: Option<String>,
+    /// The checked `[revoked]` section.
+    pub deny_list: DenyList,
 }
 
 impl Settings {
@@ -425,16 +432,55 @@ impl SignerConfig {
         Self::parse(path, &text)
     }
 
+    /// Only the checked `[revoked]` list of the config at `path`. The whole file is parsed as
+    /// [`SignerConfig::load`] parses it, but no credential path is resolved: `certs list` runs
+    /// from a root shell, where `$CREDENTIALS_DIRECTORY` is not set.
+    pub fn load_deny_list(path: &Path) -> Result<DenyList, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse_raw(path, &text)?
+            .revoked
+            .build()
+            .map_err(|reason| Error::Config {
+                path: path.to_owned(),
+                reason,
+            })
+    }
+
+    /// The file's sections as written (unknown fields refused), nothing resolved or checked.
+    fn parse_raw(path: &Path, text: &str) -> Result<SignerConfig, Error> {
+        toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |span| span.start);
+            Error::Config {
+                path: path.to_owned(),
+                reason: vwf_shared::names::at_offset(text, offset, e.message()),
+            }
+        })
+    }
+
     /// Parses and checks config text as if read from `path` (named in errors); touches no file.
     pub fn parse(path: &Path, text: &str) -> Result<Settings, Error> {
         let config_error = |reason: String| Error::Config {
             path: path.to_owned(),
             reason,
         };
-        let raw: SignerConfig = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map_or(0, |span| span.start);
-            config_error(vwf_shared::names::at_offset(text, offset, e.message()))
-        })?;
+        let mut raw = Self::parse_raw(path, text)?;
+        // `$CREDENTIALS_DIRECTORY/NAME` is a systemd credential (vwf_shared::credentials).
+        let (tls, key) = (&mut raw.tls, &mut raw.key);
+        for file in [
+            &mut tls.client_ca,
+            &mut tls.cert,
+            &mut tls.key,
+            &mut key.age_file,
+        ]
+        .into_iter()
+        .chain(key.identity_file.as_mut())
+        .chain(key.passphrase_file.as_mut())
+        {
+            *file = vwf_shared::credentials::expand(file).map_err(config_error)?;
+        }
         let name: ProfileName = raw
             .chain
             .profile
@@ -527,6 +573,7 @@ impl SignerConfig {
             }
             accounts.push(account.build(&profile).map_err(config_error)?);
         }
+        let deny_list = raw.revoked.build().map_err(config_error)?;
         let key = KeySettings::try_from(raw.key.clone())
             .map_err(|e| config_error(format!("[key] {e}")))?;
         let fallback = raw
@@ -546,6 +593,7 @@ impl SignerConfig {
             build,
             quorum,
             single_node_warning,
+            deny_list,
             path: path.to_owned(),
             profile,
             policy: Policy::new(accounts),
@@ -745,6 +793,62 @@ may = ["disable"]
                 "{expected:?} not in {message:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod revoked_tests {
+    use super::*;
+
+    #[test]
+    fn the_revoked_section_is_optional_and_checked() {
+        let base = tests_base();
+        let none = SignerConfig::parse(Path::new("s.toml"), &base);
+        assert!(matches!(&none, Ok(s) if s.deny_list.is_empty()));
+        let listed = format!(
+            "{base}\n[revoked]\nfingerprints = [\"{}\"]\nserials = [\"7f\"]\n",
+            "AB:".repeat(31) + "AB"
+        );
+        let parsed = SignerConfig::parse(Path::new("s.toml"), &listed);
+        assert!(matches!(&parsed, Ok(s) if s.deny_list.len() == (1, 1)));
+        for (section, expected) in [
+            (
+                "[revoked]\nfingerprints = [\"ab\"]",
+                "[revoked] fingerprints[0]",
+            ),
+            ("[revoked]\nserials = [\"1\", \"01\"]", "listed twice"),
+            ("[revoked]\nidentities = []", "unknown field"),
+        ] {
+            let message = SignerConfig::parse(Path::new("s.toml"), &format!("{base}\n{section}\n"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(message.contains(expected), "{section}: {message}");
+        }
+    }
+
+    fn tests_base() -> String {
+        r#"
+[tls]
+client_ca = "ca.pem"
+cert = "server.pem"
+key = "server.key"
+[chain]
+profile = "VIT"
+nodes = ["https://peer.vit.tube"]
+[key]
+age_file = "active.age"
+identity_file = "identity"
+[state]
+dir = "state"
+[[account]]
+name = "vit-test-witness"
+allow_null_key = true
+[[account.client]]
+identity = "spiffe://vwf/monitor"
+may = ["disable"]
+"#
+        .to_owned()
     }
 }
 

@@ -131,6 +131,15 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A certificate or key file named on the command line is missing a part, does not parse or
+    /// cannot be used (e.g. an expired CA).
+    #[error("{path}: {reason}")]
+    CertificateFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// Building a TLS configuration failed.
     #[error("TLS setup: {reason}")]
     Tls {
@@ -245,6 +254,7 @@ impl Error {
             | Error::KeyFilePermissions { .. }
             | Error::KeyFile { .. }
             | Error::Exists { .. }
+            | Error::CertificateFile { .. }
             | Error::WrongKey { .. }
             | Error::AgeFile { .. }
             | Error::IdentityFile { .. }

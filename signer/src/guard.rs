@@ -3,7 +3,9 @@
 //! (a message over the size limit, a body that does not decode), so that every refusal counts
 //! against the sender's rate and is audited: the first of each kind from a client in full, the
 //! rest counted in one summary line per interval ([`AuditLog::refusal`]). It also tells the
-//! listener which connection is busy, for the idle timeout.
+//! listener which connection is busy, for the idle timeout, and refuses every request on a
+//! connection whose certificate is revoked by the deny list in force (a reload closes those
+//! connections; this covers a request racing it).
 
 use std::future::Future;
 use std::num::NonZeroU32;
@@ -19,6 +21,7 @@ use tower::{Layer, Service};
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::listener::Connections;
+use crate::revocation::Revocations;
 
 type Limiter = RateLimiter<
     String,
@@ -43,6 +46,7 @@ pub struct GuardLayer {
     limiter: Arc<Limiter>,
     audit: AuditLog,
     connections: Option<Connections>,
+    revocations: Option<Revocations>,
 }
 
 impl GuardLayer {
@@ -56,12 +60,19 @@ impl GuardLayer {
             limiter: Arc::new(RateLimiter::hashmap(quota)),
             audit,
             connections: None,
+            revocations: None,
         }
     }
 
     /// Reports each request's connection as busy to `connections` (for the idle timeout).
     pub fn with_connections(mut self, connections: Connections) -> Self {
         self.connections = Some(connections);
+        self
+    }
+
+    /// Refuses requests whose client certificate the deny list in `revocations` holds.
+    pub fn with_revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
         self
     }
 }
@@ -75,6 +86,7 @@ impl<S> Layer<S> for GuardLayer {
             limiter: Arc::clone(&self.limiter),
             audit: self.audit.clone(),
             connections: self.connections.clone(),
+            revocations: self.revocations.clone(),
         }
     }
 }
@@ -86,6 +98,7 @@ pub struct Guard<S> {
     limiter: Arc<Limiter>,
     audit: AuditLog,
     connections: Option<Connections>,
+    revocations: Option<Revocations>,
 }
 
 impl<S, B> Service<http::Request<B>> for Guard<S>
@@ -109,6 +122,20 @@ where
         let client = identity_of(request.extensions()).unwrap_or_else(|| "unknown".into());
         let path = request.uri().path().to_owned();
         let audit = self.audit.clone();
+        if let Some(why) = self.revoked(request.extensions()) {
+            // Before the busy mark: a revoked client cannot keep its connection from idling out.
+            return Box::pin(async move {
+                refuse(
+                    &audit,
+                    &client,
+                    &path,
+                    "certificate-revoked",
+                    &format!("the client certificate is revoked ({why})"),
+                )
+                .await;
+                Ok(Status::unauthenticated("the client certificate is revoked").into_http())
+            });
+        }
         // Held until the answer is ready: the connection is not idle meanwhile.
         let busy = self.connections.as_ref().and_then(|connections| {
             let info = request
@@ -165,6 +192,16 @@ where
             }
             Ok(response)
         })
+    }
+}
+
+impl<S> Guard<S> {
+    /// Why the request's client certificate is revoked, if it is.
+    fn revoked(&self, extensions: &http::Extensions) -> Option<String> {
+        let revocations = self.revocations.as_ref()?;
+        let info = extensions.get::<TlsConnectInfo<TcpConnectInfo>>()?;
+        let certs = info.peer_certs()?;
+        revocations.current().revokes_der(certs.first()?)
     }
 }
 

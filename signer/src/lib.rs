@@ -2,7 +2,8 @@
 //!
 //! `serve` is the mTLS gRPC daemon that alone holds the account's active key and can only set a
 //! witness's signing key under a whitelist policy; `dry-run` audits a request without acting;
-//! the offline tools (`tx inspect`, `tx sign`, `key …`, `certs init`) share the same CLI.
+//! the offline tools (`tx inspect`, `tx sign`, `key …`, `certs init|issue|list`) share the
+//! same CLI.
 //!
 //! | module | what it holds |
 //! |---|---|
@@ -26,6 +27,7 @@
 //! | [`service`] | the tonic service and the error → gRPC status mapping |
 //! | [`convert`] | protobuf ⇄ domain conversions |
 //! | [`listener`] | the TLS 1.3 accept loop that audits refused handshakes |
+//! | [`revocation`] | the `[revoked]` deny list of client certificates and its TLS verifier |
 
 pub mod atomic;
 pub mod audit;
@@ -44,6 +46,7 @@ pub mod nodes;
 pub mod pki;
 pub mod policy;
 pub mod quorum;
+pub mod revocation;
 pub mod service;
 pub mod store;
 pub mod tls;

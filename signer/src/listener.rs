@@ -16,16 +16,19 @@
 //!   the soft `RLIMIT_NOFILE` to what they need, or lowers them to fit, and says so.
 //!
 //! Refused handshakes and connections are audited as refusals: once in full per source and
-//! kind, then counted ([`AuditLog::refusal`]).
+//! kind, then counted ([`AuditLog::refusal`]). A revoked client certificate is one such
+//! refused handshake (kind `certificate-revoked`, from [`crate::revocation`]); an open
+//! connection whose certificate a reload revokes is closed ([`Connections::close_revoked`]).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_util::task::AtomicWaker;
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -37,6 +40,7 @@ use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::config::ListenConfig;
+use crate::revocation::{CertId, DenyList};
 
 /// Descriptors kept outside the listener's caps: the listening socket, the audit log and its
 /// reserve, the request store, stdio, the runtime's epoll and event descriptors, the HTTPS
@@ -149,19 +153,35 @@ impl Limits {
     }
 }
 
-/// How busy one open connection is: requests in flight and when the last one ended.
+/// How busy one open connection is: requests in flight and when the last one ended. Also the
+/// certificate it was admitted with, so that a later revocation can close it.
 #[derive(Debug)]
 pub struct Activity {
     active: AtomicUsize,
     last: Mutex<Instant>,
+    certificate: Option<CertId>,
+    /// Set when a reload revokes `certificate`; the connection then reads end of stream.
+    revoked: AtomicBool,
+    /// The connection's reader, woken to close it.
+    reader: AtomicWaker,
 }
 
 impl Activity {
-    fn new() -> Self {
+    fn new(certificate: Option<CertId>) -> Self {
         Activity {
             active: AtomicUsize::new(0),
             last: Mutex::new(Instant::now()),
+            certificate,
+            revoked: AtomicBool::new(false),
+            reader: AtomicWaker::new(),
         }
+    }
+
+    /// Whether the connection must close because its certificate was revoked (registers the
+    /// reader's waker for a later revocation).
+    fn revoked(&self, cx: &Context<'_>) -> bool {
+        self.reader.register(cx.waker());
+        self.revoked.load(Ordering::Acquire)
     }
 
     /// (requests in flight, end of the last one)
@@ -308,9 +328,14 @@ impl Connections {
         }
     }
 
-    /// Admits a handshaken connection from `peer` presenting `identity`, or says which cap it
-    /// is over.
-    fn admit(&self, peer: SocketAddr, identity: &str) -> Result<Ticket, Refused> {
+    /// Admits a handshaken connection from `peer` presenting `identity` (with the certificate
+    /// `certificate`), or says which cap it is over.
+    fn admit(
+        &self,
+        peer: SocketAddr,
+        identity: &str,
+        certificate: Option<CertId>,
+    ) -> Result<Ticket, Refused> {
         let mut registry = self.lock();
         let limits = &self.limits;
         let refused = |kind, detail| {
@@ -359,7 +384,7 @@ impl Connections {
                 ),
             );
         }
-        let activity = Arc::new(Activity::new());
+        let activity = Arc::new(Activity::new(certificate));
         registry.open.insert(peer, Arc::clone(&activity));
         *registry.open_by_ip.entry(peer.ip()).or_default() += 1;
         *registry
@@ -372,6 +397,24 @@ impl Connections {
             identity: identity.to_owned(),
             activity,
         })
+    }
+
+    /// Closes every open connection whose certificate `deny` revokes (each reads end of stream
+    /// at once; a request in flight on it is cut short). Returns how many.
+    pub fn close_revoked(&self, deny: &DenyList) -> usize {
+        let registry = self.lock();
+        let mut closed = 0;
+        for activity in registry.open.values() {
+            let revoked = activity
+                .certificate
+                .as_ref()
+                .is_some_and(|id| deny.revokes(id).is_some());
+            if revoked && !activity.revoked.swap(true, Ordering::AcqRel) {
+                activity.reader.wake();
+                closed += 1;
+            }
+        }
+        closed
     }
 
     /// Marks a request in flight on the connection from `peer` (from the request's connect
@@ -471,12 +514,16 @@ impl AsyncRead for Connection {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        if self.closed || self.idle_expired(cx) {
-            if !self.closed {
-                self.closed = true;
-                tracing::debug!(peer = %self.ticket.peer, client = %self.ticket.identity, "idle connection closed");
-            }
-            // End of stream: hyper closes the connection (no request is in flight).
+        if !self.closed && self.ticket.activity.revoked(cx) {
+            self.closed = true;
+            tracing::warn!(peer = %self.ticket.peer, client = %self.ticket.identity, "connection closed: its client certificate was revoked");
+        }
+        if !self.closed && self.idle_expired(cx) {
+            self.closed = true;
+            tracing::debug!(peer = %self.ticket.peer, client = %self.ticket.identity, "idle connection closed");
+        }
+        if self.closed {
+            // End of stream: hyper closes the connection (idle: no request is in flight).
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.inner).poll_read(cx, buf)
@@ -630,14 +677,16 @@ async fn handshake(
     drop(slot);
     let refused = match outcome {
         Ok(tls) => {
-            let identity = tls
+            let leaf = tls
                 .get_ref()
                 .1
                 .peer_certificates()
-                .and_then(|certs| certs.first())
+                .and_then(|certs| certs.first());
+            let identity = leaf
                 .and_then(|cert| crate::tls::client_identity(cert).ok())
                 .unwrap_or_else(|| "unknown".into());
-            match connections.admit(peer, &identity) {
+            let certificate = leaf.map(|cert| CertId::of(cert));
+            match connections.admit(peer, &identity, certificate) {
                 Ok(ticket) => {
                     let connection = Connection::new(tls, ticket, limits.idle_timeout);
                     // The server stopping closes the receiver; nothing to do then.
@@ -797,10 +846,15 @@ fn handshake_error(peer: SocketAddr, error: &std::io::Error) -> Refused {
             _ => "io-error",
         },
     };
+    let detail = if kind == "certificate-revoked" {
+        format!("{peer}: {error} (its client certificate is on the [revoked] list)")
+    } else {
+        format!("{peer}: {error}")
+    };
     Refused {
         rule: "mutual-tls",
         kind,
-        detail: format!("{peer}: {error}"),
+        detail,
     }
 }
 
@@ -899,35 +953,68 @@ mod tests {
         let peer = |ip: u8, port| SocketAddr::from(([10, 0, 0, ip], port));
         let mut held = Vec::new();
         for port in 1..=2 {
-            held.push(connections.admit(peer(1, port), "spiffe://vwf/ops"));
+            held.push(connections.admit(peer(1, port), "spiffe://vwf/ops", None));
         }
-        let third = connections.admit(peer(1, 3), "spiffe://vwf/ops");
+        let third = connections.admit(peer(1, 3), "spiffe://vwf/ops", None);
         assert!(
             matches!(&third, Err(r) if r.kind == "per-identity"),
             "{third:?}"
         );
-        held.push(connections.admit(peer(1, 4), "spiffe://vwf/monitor"));
-        let address = connections.admit(peer(1, 5), "spiffe://vwf/monitor");
+        held.push(connections.admit(peer(1, 4), "spiffe://vwf/monitor", None));
+        let address = connections.admit(peer(1, 5), "spiffe://vwf/monitor", None);
         assert!(
             matches!(&address, Err(r) if r.kind == "per-address"),
             "{address:?}"
         );
-        held.push(connections.admit(peer(2, 1), "spiffe://vwf/monitor"));
-        let total = connections.admit(peer(3, 1), "spiffe://vwf/other");
+        held.push(connections.admit(peer(2, 1), "spiffe://vwf/monitor", None));
+        let total = connections.admit(peer(3, 1), "spiffe://vwf/other", None);
         assert!(matches!(&total, Err(r) if r.kind == "total"), "{total:?}");
         assert!(held.iter().all(Result::is_ok));
         assert_eq!(connections.counts(), (0, 4));
         // Closing one gives its place back.
         held.truncate(1);
         assert_eq!(connections.counts(), (0, 1));
-        assert!(connections.admit(peer(1, 6), "spiffe://vwf/ops").is_ok());
+        assert!(
+            connections
+                .admit(peer(1, 6), "spiffe://vwf/ops", None)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_revocation_closes_the_open_connections_of_that_certificate() -> Result<(), String> {
+        use crate::revocation::{Fingerprint, RevokedConfig};
+        let connections = Connections::new(limits());
+        let id = |byte: u8| -> Result<CertId, String> {
+            Ok(CertId {
+                fingerprint: Fingerprint::parse(&format!("{byte:02x}").repeat(32))?,
+                serial: None,
+            })
+        };
+        let peer = |port| SocketAddr::from(([10, 0, 0, 1], port));
+        let revoked = connections.admit(peer(1), "spiffe://vwf/old", Some(id(1)?));
+        let kept = connections.admit(peer(2), "spiffe://vwf/monitor", Some(id(2)?));
+        let (Ok(revoked), Ok(kept)) = (revoked, kept) else {
+            return Err("not admitted".into());
+        };
+        let deny = RevokedConfig {
+            fingerprints: vec![id(1)?.fingerprint.to_string()],
+            serials: Vec::new(),
+        }
+        .build()?;
+        assert_eq!(connections.close_revoked(&deny), 1);
+        assert!(revoked.activity.revoked.load(Ordering::Acquire));
+        assert!(!kept.activity.revoked.load(Ordering::Acquire));
+        // Already closing: not counted twice.
+        assert_eq!(connections.close_revoked(&deny), 0);
+        Ok(())
     }
 
     #[test]
     fn requests_keep_a_connection_busy() {
         let connections = Connections::new(limits());
         let peer = SocketAddr::from(([10, 0, 0, 1], 1));
-        let ticket = connections.admit(peer, "spiffe://vwf/monitor");
+        let ticket = connections.admit(peer, "spiffe://vwf/monitor", None);
         let Ok(ticket) = ticket else {
             panic!("not admitted");
         };

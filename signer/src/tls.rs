@@ -12,11 +12,13 @@ use std::sync::Arc;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use tonic::transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 use crate::error::Error;
+use crate::revocation::{Revocations, RevokingVerifier};
 
 /// The client's identity: its first URI SAN (e.g. `spiffe://vwf/monitor`), else its first DNS
 /// SAN. The chain must already have been verified (rustls does that during the handshake).
@@ -54,25 +56,30 @@ pub fn server_tls_config(ca_pem: &str, cert_pem: &str, key_pem: &str) -> ServerT
         .client_ca_root(Certificate::from_pem(ca_pem))
 }
 
-/// A TLS-1.3-only rustls server config (ring provider, ALPN `h2`) that requires a client
-/// certificate issued by `ca_pem`. For `tokio_rustls::TlsAcceptor` + tonic `serve_with_incoming`.
+/// A TLS-1.3-only rustls server config (ring provider, ALPN `h2`, no session resumption) that
+/// requires a client certificate issued by `ca_pem`. For `tokio_rustls::TlsAcceptor` + tonic
+/// `serve_with_incoming`.
 pub fn server_rustls_config(
     ca_pem: &str,
     cert_pem: &str,
     key_pem: &str,
 ) -> Result<Arc<ServerConfig>, Error> {
+    server_rustls_config_revoking(ca_pem, cert_pem, key_pem, &Revocations::default())
+}
+
+/// As [`server_rustls_config`], also refusing client certificates on the deny list that
+/// `revocations` holds at each handshake (`serve` replaces it on SIGHUP).
+pub fn server_rustls_config_revoking(
+    ca_pem: &str,
+    cert_pem: &str,
+    key_pem: &str,
+    revocations: &Revocations,
+) -> Result<Arc<ServerConfig>, Error> {
     let fail = |what: &str, e: &dyn std::fmt::Display| Error::Tls {
         reason: format!("{what}: {e}"),
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        let cert = cert.map_err(|e| fail("CA PEM", &e))?;
-        roots.add(cert).map_err(|e| fail("CA certificate", &e))?;
-    }
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| fail("client verifier", &e))?;
+    let verifier = client_verifier(ca_pem, revocations)?;
     let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| fail("server certificate PEM", &e))?;
@@ -85,7 +92,33 @@ pub fn server_rustls_config(
         .with_single_cert(chain, key)
         .map_err(|e| fail("server certificate", &e))?;
     config.alpn_protocols = vec![b"h2".to_vec()];
+    // No session resumption: a resumed session skips the client certificate check, so a
+    // certificate revoked (or expired) since would be let back in. Full handshakes are cheap
+    // at the few connections a signer sees.
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
+}
+
+/// The client certificate verifier: chains to `ca_pem` (webpki: signature, validity, client
+/// usage), then not on the deny list `revocations` holds.
+pub fn client_verifier(
+    ca_pem: &str,
+    revocations: &Revocations,
+) -> Result<Arc<dyn ClientCertVerifier>, Error> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| Error::Tls {
+        reason: format!("{what}: {e}"),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        let cert = cert.map_err(|e| fail("CA PEM", &e))?;
+        roots.add(cert).map_err(|e| fail("CA certificate", &e))?;
+    }
+    let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| fail("client verifier", &e))?;
+    Ok(Arc::new(RevokingVerifier::new(webpki, revocations.clone())))
 }
 
 /// The monitor's tonic TLS config: trust only `ca_pem`, present `cert_pem`/`key_pem`, and

@@ -171,3 +171,316 @@ async fn mutual_tls_accepts_the_issued_client_and_rejects_the_rest() -> TestResu
     server.await??;
     Ok(())
 }
+
+/// `vwf-signer certs ARGS` as from a root shell: no systemd credentials directory.
+fn certs(args: &[&str]) -> std::io::Result<std::process::Output> {
+    Command::new(BIN)
+        .arg("certs")
+        .args(args)
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+}
+
+fn text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Exit code 2 and exactly one line on stderr that contains `expected`.
+fn assert_bad_input(output: &std::process::Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(expected), "{expected:?} not in {stderr:?}");
+}
+
+fn verifies(ca_pem: &str, cert_pem: &str) -> Result<bool, Box<dyn std::error::Error>> {
+    use rustls::pki_types::pem::PemObject;
+    let verifier =
+        vwf_signer::tls::client_verifier(ca_pem, &vwf_signer::revocation::Revocations::default())?;
+    let cert = rustls::pki_types::CertificateDer::from_pem_slice(cert_pem.as_bytes())?;
+    Ok(verifier
+        .verify_client_cert(&cert, &[], rustls::pki_types::UnixTime::now())
+        .is_ok())
+}
+
+#[test]
+fn certs_issue_adds_a_client_from_the_existing_ca_and_refuses_to_overwrite() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    assert!(init(dir.path(), &[])?.status.success());
+    let ca_pem = read(dir.path(), "ca.pem")?;
+    let monitor_pem = read(dir.path(), "client-spiffe-vwf-monitor.pem")?;
+    let ca_dir = text(dir.path());
+    let issue = |extra: &[&str]| {
+        let mut args = vec![
+            "issue",
+            "--client",
+            "spiffe://vwf/monitor-2",
+            "--ca-dir",
+            &ca_dir,
+        ];
+        args.extend_from_slice(extra);
+        certs(&args)
+    };
+    let output = issue(&[])?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout)?;
+    assert!(!stdout.contains("PRIVATE KEY"), "{stdout}");
+    assert!(
+        stdout.contains("issued client \"spiffe://vwf/monitor-2\" serial=")
+            && stdout.contains(" sha256="),
+        "{stdout}"
+    );
+    assert_eq!(mode(dir.path(), "client-spiffe-vwf-monitor-2.pem")?, 0o644);
+    assert_eq!(mode(dir.path(), "client-spiffe-vwf-monitor-2.key")?, 0o600);
+    let issued = read(dir.path(), "client-spiffe-vwf-monitor-2.pem")?;
+    let der = rustls::pki_types::pem::PemObject::from_pem_slice(issued.as_bytes())
+        .map(|c: rustls::pki_types::CertificateDer<'static>| c.to_vec())?;
+    assert_eq!(client_identity(&der)?, "spiffe://vwf/monitor-2");
+    assert!(verifies(&ca_pem, &issued)?, "not signed by the CA");
+    // The CA and the other files are untouched.
+    assert_eq!(read(dir.path(), "ca.pem")?, ca_pem);
+    assert_eq!(
+        read(dir.path(), "client-spiffe-vwf-monitor.pem")?,
+        monitor_pem
+    );
+
+    let again = issue(&[])?;
+    assert_bad_input(&again, "--force");
+    assert_eq!(read(dir.path(), "client-spiffe-vwf-monitor-2.pem")?, issued);
+    let forced = issue(&["--force", "--days", "10"])?;
+    assert!(forced.status.success());
+    assert_ne!(read(dir.path(), "client-spiffe-vwf-monitor-2.pem")?, issued);
+
+    // Elsewhere with --out; never past the CA's own end.
+    let out = dir.path().join("out");
+    let elsewhere = issue(&["--out", &text(&out), "--days", "36500"])?;
+    assert!(
+        elsewhere.status.success(),
+        "{}",
+        String::from_utf8_lossy(&elsewhere.stderr)
+    );
+    assert!(String::from_utf8(elsewhere.stdout)?.contains("valid until the CA's end"));
+    assert!(verifies(
+        &ca_pem,
+        &read(&out, "client-spiffe-vwf-monitor-2.pem")?
+    )?);
+    Ok(())
+}
+
+#[test]
+fn certs_issue_server_name_rotates_the_server_certificate() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    assert!(init(dir.path(), &[])?.status.success());
+    let before = read(dir.path(), "server.pem")?;
+    let ca_dir = text(dir.path());
+    let args = [
+        "issue",
+        "--server-name",
+        "signer.example.org",
+        "--ca-dir",
+        &ca_dir,
+    ];
+    assert_bad_input(&certs(&args)?, "server.pem already exists");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let output = certs(&forced)?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8(output.stdout)?.contains("issued server \"signer.example.org\""));
+    assert_ne!(read(dir.path(), "server.pem")?, before);
+    assert_eq!(mode(dir.path(), "server.key")?, 0o600);
+    Ok(())
+}
+
+#[test]
+fn certs_list_shows_every_certificate_and_marks_the_revoked_ones() -> TestResult {
+    use sha2::Digest;
+    let dir = tempfile::tempdir()?;
+    assert!(init(dir.path(), &[])?.status.success());
+    let list = |extra: &[&str]| {
+        let dir = text(dir.path());
+        let mut args = vec!["list", "--dir", dir.as_str()];
+        args.extend_from_slice(extra);
+        certs(&args)
+    };
+    let output = list(&[])?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout)?;
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(
+        lines[0].starts_with("ca.pem role=ca name=\"vwf-signer CA\" serial="),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with(
+            "client-spiffe-vwf-monitor.pem role=client name=\"spiffe://vwf/monitor\" "
+        ),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with("server.pem role=server name=\"localhost,127.0.0.1\" "),
+        "{stdout}"
+    );
+    for line in &lines {
+        assert!(line.contains(" status=valid revoked=unknown"), "{line}");
+        assert!(line.contains(" days_left=824 "), "{line}");
+    }
+    // The fingerprint is SHA-256 over the DER.
+    let client_pem = read(dir.path(), "client-spiffe-vwf-monitor.pem")?;
+    let der = rustls::pki_types::pem::PemObject::from_pem_slice(client_pem.as_bytes())
+        .map(|c: rustls::pki_types::CertificateDer<'static>| c.to_vec())?;
+    let fingerprint = hex::encode(sha2::Sha256::digest(&der));
+    assert!(
+        lines[1].contains(&format!(" sha256={fingerprint} ")),
+        "{stdout}"
+    );
+
+    // With a config, the certificate its [revoked] list names is marked.
+    let config = dir.path().join("signer.toml");
+    let colons = fingerprint
+        .to_uppercase()
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).into_owned())
+        .collect::<Vec<_>>()
+        .join(":");
+    std::fs::write(
+        &config,
+        minimal_config(&format!("fingerprints = [\"{colons}\"]")),
+    )?;
+    let output = list(&["--config", &text(&config)])?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout)?;
+    let marked: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.ends_with(" revoked=yes"))
+        .collect();
+    assert_eq!(marked.len(), 1, "{stdout}");
+    assert!(
+        marked[0].starts_with("client-spiffe-vwf-monitor.pem "),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.ends_with(" revoked=no"))
+            .count(),
+        2
+    );
+    Ok(())
+}
+
+/// A config that parses, with `revoked` as the body of its `[revoked]` table. Its secrets are
+/// systemd credentials, as in the deployed examples: `certs list` runs from a root shell, where
+/// `$CREDENTIALS_DIRECTORY` is not set, and must still read the `[revoked]` list.
+fn minimal_config(revoked: &str) -> String {
+    format!(
+        r#"
+[tls]
+client_ca = "ca.pem"
+cert = "server.pem"
+key = "$CREDENTIALS_DIRECTORY/tls-key"
+[chain]
+profile = "VIT"
+nodes = ["https://a.example", "https://b.example", "https://c.example"]
+[key]
+age_file = "active.age"
+identity_file = "$CREDENTIALS_DIRECTORY/age-identity"
+[state]
+dir = "state"
+[[account]]
+name = "vit-test-witness"
+allow_null_key = true
+[[account.client]]
+identity = "spiffe://vwf/monitor"
+may = ["disable"]
+[revoked]
+{revoked}
+"#
+    )
+}
+
+#[test]
+fn certs_issue_and_list_refuse_bad_input_with_exit_2() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let missing = text(&dir.path().join("nowhere"));
+    assert_bad_input(
+        &certs(&["issue", "--client", "x.example", "--ca-dir", &missing])?,
+        "no such directory",
+    );
+    assert_bad_input(&certs(&["list", "--dir", &missing])?, "nowhere");
+    // A directory without a CA.
+    let empty = text(dir.path());
+    assert_bad_input(
+        &certs(&["issue", "--client", "x.example", "--ca-dir", &empty])?,
+        "ca.pem: missing",
+    );
+    assert_bad_input(&certs(&["list", "--dir", &empty])?, "no *.pem");
+    // Neither or both of --client and --server-name.
+    let a = dir.path().join("a");
+    assert!(init(&a, &[])?.status.success());
+    let a_dir = text(&a);
+    assert_eq!(
+        certs(&["issue", "--ca-dir", &a_dir])?.status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        certs(&[
+            "issue",
+            "--ca-dir",
+            &a_dir,
+            "--client",
+            "x",
+            "--server-name",
+            "y"
+        ])?
+        .status
+        .code(),
+        Some(2)
+    );
+    // A CA key others can read, a key of another CA, a CA file that is no certificate.
+    std::fs::set_permissions(a.join("ca.key"), std::fs::Permissions::from_mode(0o644))?;
+    assert_bad_input(
+        &certs(&["issue", "--client", "x.example", "--ca-dir", &a_dir])?,
+        "chmod 600",
+    );
+    std::fs::set_permissions(a.join("ca.key"), std::fs::Permissions::from_mode(0o600))?;
+    let b = dir.path().join("b");
+    assert!(init(&b, &[])?.status.success());
+    std::fs::copy(b.join("ca.key"), a.join("ca.key"))?;
+    assert_bad_input(
+        &certs(&["issue", "--client", "x.example", "--ca-dir", &a_dir])?,
+        "not the key of the CA certificate",
+    );
+    std::fs::write(a.join("ca.pem"), "not a certificate\n")?;
+    assert_bad_input(
+        &certs(&["issue", "--client", "x.example", "--ca-dir", &a_dir])?,
+        "ca.pem",
+    );
+    assert_bad_input(&certs(&["list", "--dir", &a_dir])?, "ca.pem");
+    assert!(!a.join("client-x.example.pem").exists());
+    // A [revoked] entry that is not hex.
+    let config = dir.path().join("signer.toml");
+    std::fs::write(&config, minimal_config("serials = [\"xyz\"]"))?;
+    assert_bad_input(
+        &certs(&["list", "--dir", &text(&b), "--config", &text(&config)])?,
+        "[revoked] serials[0]",
+    );
+    Ok(())
+}

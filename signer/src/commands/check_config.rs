@@ -4,12 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use time::OffsetDateTime;
 
 use super::print_line;
 use crate::config::SignerConfig;
 use crate::error::Error;
 use crate::input::open_private;
 use crate::keystore::KeySource;
+use crate::pki;
 
 /// Arguments of `check-config`.
 #[derive(Debug, Args)]
@@ -37,6 +39,26 @@ impl CheckConfigArgs {
         missing(&raw.tls.client_ca, "[tls] client_ca")?;
         missing(&raw.tls.cert, "[tls] cert")?;
         open_private(&raw.tls.key)?;
+        let mut cert_warnings = Vec::new();
+        for (field, path) in [
+            ("[tls] client_ca", &raw.tls.client_ca),
+            ("[tls] cert", &raw.tls.cert),
+        ] {
+            let pem = std::fs::read_to_string(path).map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let config_error = |reason: String| Error::Config {
+                path: self.config.clone(),
+                reason,
+            };
+            let notices = pki::expiry_notices(field, path, &pem, OffsetDateTime::now_utc())
+                .map_err(config_error)?;
+            if let Some(expired) = notices.iter().find(|n| n.expired) {
+                return Err(config_error(expired.to_string()));
+            }
+            cert_warnings.extend(notices.iter().map(|n| format!("WARNING: {n}")));
+        }
         missing(&settings.key.age_file, "[key] age_file")?;
         match &settings.key.source {
             KeySource::IdentityFile(path) | KeySource::PassphraseFile(path) => {
@@ -95,6 +117,11 @@ impl CheckConfigArgs {
         if let Some(warning) = &settings.single_node_warning {
             lines.push(warning.clone());
         }
+        let (fingerprints, serials) = settings.deny_list.len();
+        lines.push(format!(
+            "revoked client certificates: {fingerprints} by fingerprint, {serials} by serial"
+        ));
+        lines.extend(cert_warnings);
         for account in settings.policy.accounts() {
             lines.push(format!(
                 "account {}: targets [{}], null key {}, re-enable {}, flap limit {} per {} s",

@@ -1,4 +1,10 @@
 //! `vwf-signer serve`: the mTLS gRPC signing daemon.
+//!
+//! SIGHUP reloads the `[revoked]` list of client certificates from the same file without
+//! dropping the key or the listener: the whole file is loaded and checked as at start, and if
+//! it is invalid nothing changes (the error is logged and audited). A revocation refuses new
+//! handshakes at once and closes the open connections of the revoked certificates. Every other
+//! section is read only at start; a reload that finds one changed says a restart is needed.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,9 +25,10 @@ use crate::guard::GuardLayer;
 use crate::input::read_private_file;
 use crate::keystore::{LoadedKey, load_active_key_with};
 use crate::nodes::Nodes;
+use crate::revocation::{Revocations, RevokedConfig};
 use crate::service::SignerService;
 use crate::store::RequestStore;
-use crate::{hardening, listener, tls};
+use crate::{hardening, listener, pki, tls};
 
 /// Largest PEM file read.
 const MAX_PEM_BYTES: usize = 64 * 1024;
@@ -57,11 +64,40 @@ impl ServeArgs {
 }
 
 async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Before anything is served: SIGHUP's default action would end the process.
+    let hangup = signal(SignalKind::hangup())
+        .map_err(|e| Error::Internal(format!("cannot handle SIGHUP: {e}")))?;
     let files = &settings.raw.tls;
     let ca = read_pem(&files.client_ca, false)?;
     let cert = read_pem(&files.cert, false)?;
     let key = read_pem(&files.key, true)?;
-    let tls_config = tls::server_rustls_config(&ca, &cert, &key)?;
+    let mut expiry_warnings = Vec::new();
+    for (field, path, pem) in [
+        ("[tls] client_ca", &files.client_ca, &ca),
+        ("[tls] cert", &files.cert, &cert),
+    ] {
+        let notices = pki::expiry_notices(field, path, pem, time::OffsetDateTime::now_utc())
+            .map_err(|reason| Error::Tls { reason })?;
+        for notice in notices {
+            tracing::warn!(
+                event = notice.event(),
+                file = %notice.path.display(),
+                not_after = %pki::utc_text(notice.not_after),
+                days_left = notice.days_left,
+                "{notice}"
+            );
+            expiry_warnings.push(notice.to_string());
+        }
+    }
+    let revocations = Revocations::new(settings.deny_list.clone());
+    let (fingerprints, serials) = settings.deny_list.len();
+    tracing::info!(
+        fingerprints,
+        serials,
+        "revoked client certificates ([revoked]; reloaded on SIGHUP)"
+    );
+    let tls_config = tls::server_rustls_config_revoking(&ca, &cert, &key, &revocations)?;
 
     crate::config::check_state_dir(&settings.raw.state.dir, true).map_err(|reason| {
         Error::Config {
@@ -140,6 +176,7 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
                 .into_iter()
                 .flatten()
                 .cloned()
+                .chain(expiry_warnings)
                 .reduce(|a, b| format!("{a}; {b}")),
             ..AuditEntry::default()
         })
@@ -166,10 +203,19 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
         Duration::from_secs(listen.rate_window_seconds),
         audit.clone(),
     )
-    .with_connections(connections.clone());
+    .with_connections(connections.clone())
+    .with_revocations(revocations.clone());
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_serving::<SignerServer<SignerService>>().await;
     let maintenance = audit.spawn_maintenance();
+    let reload = Reload {
+        path: settings.path.clone(),
+        started: settings.raw.clone(),
+        revocations,
+        connections: connections.clone(),
+        audit: audit.clone(),
+    }
+    .spawn(hangup);
     let incoming = ReceiverStream::new(listener::accept_tls(
         listener,
         tls_config,
@@ -194,11 +240,108 @@ async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Internal(format!("server stopped: {e}")));
     maintenance.abort();
+    reload.abort();
     // Refusals counted since the last summary are written before leaving.
     audit.flush_refusals().await;
     served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What a SIGHUP reloads, and where it puts it.
+struct Reload {
+    path: PathBuf,
+    /// The file as loaded at start: the sections a reload does not apply.
+    started: SignerConfig,
+    revocations: Revocations,
+    connections: listener::Connections,
+    audit: AuditLog,
+}
+
+impl Reload {
+    /// Reloads on every SIGHUP until aborted.
+    fn spawn(self, mut hangup: tokio::signal::unix::Signal) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                self.reload().await;
+            }
+        })
+    }
+
+    /// Loads and checks the whole file; puts its `[revoked]` list in force and closes the
+    /// connections it revokes, or keeps the list in force when the file is invalid.
+    async fn reload(&self) {
+        let path = self.path.clone();
+        let loaded = tokio::task::spawn_blocking(move || SignerConfig::load(&path))
+            .await
+            .unwrap_or_else(|e| Err(Error::Internal(format!("reload: {e}"))));
+        let entry = match loaded {
+            Ok(settings) => {
+                let (fingerprints, serials) = settings.deny_list.len();
+                let restart = changed_outside_revoked(&self.started, &settings.raw).then(|| {
+                    "sections other than [revoked] changed: they take effect only at a restart"
+                        .to_owned()
+                });
+                // New handshakes see the list before the open connections are closed, so a
+                // closed client cannot slip back in.
+                self.revocations.replace(settings.deny_list.clone());
+                let closed = self.connections.close_revoked(&settings.deny_list);
+                tracing::info!(
+                    event = "reload",
+                    outcome = "applied",
+                    fingerprints,
+                    serials,
+                    closed,
+                    "SIGHUP: [revoked] reloaded from {}",
+                    self.path.display()
+                );
+                if let Some(warning) = &restart {
+                    tracing::warn!(event = "reload", "{warning}");
+                }
+                AuditEntry {
+                    call: "reload",
+                    client: "local".into(),
+                    decision: "allowed",
+                    detail: format!(
+                        "[revoked] reloaded: {fingerprints} fingerprint(s), {serials} serial(s); \
+                         {closed} open connection(s) of revoked certificates closed"
+                    ),
+                    warning: restart,
+                    ..AuditEntry::default()
+                }
+            }
+            Err(error) => {
+                tracing::error!(
+                    event = "reload",
+                    outcome = "refused",
+                    %error,
+                    "SIGHUP: the configuration is invalid; the previous [revoked] list stays in force"
+                );
+                AuditEntry {
+                    call: "reload",
+                    client: "local".into(),
+                    decision: "refused",
+                    rule: Some("invalid-config".into()),
+                    detail: format!("{error}; the previous [revoked] list stays in force"),
+                    ..AuditEntry::default()
+                }
+            }
+        };
+        if let Err(error) = self.audit.record(entry).await {
+            tracing::error!(%error, "cannot write the audit log");
+        }
+    }
+}
+
+/// Whether `new` differs from `old` anywhere but in `[revoked]`.
+fn changed_outside_revoked(old: &SignerConfig, new: &SignerConfig) -> bool {
+    // The raw sections hold paths and settings, no secrets; their Debug form compares them all.
+    let without_revoked = |config: &SignerConfig| {
+        let mut config = config.clone();
+        config.revoked = RevokedConfig::default();
+        format!("{config:?}")
+    };
+    without_revoked(old) != without_revoked(new)
 }
 
 /// The configured nodes with their quorum: one construction for `serve` and `dry-run`.

@@ -109,3 +109,46 @@ fn handshake(
         .map_err(|e| rustls::Error::General(e.to_string()))?;
     Ok(server.protocol_version())
 }
+
+#[test]
+fn a_revoked_client_certificate_fails_the_handshake() -> TestResult {
+    let ca = CertificateAuthority::generate("t", Validity::days_from_now(1))?;
+    let server = ca.issue_server_certificate(&["localhost".into()], Validity::days_from_now(1))?;
+    let client = ca.issue_client_certificate("spiffe://vwf/old", Validity::days_from_now(1))?;
+    let revocations = Revocations::default();
+    let config = server_rustls_config_revoking(
+        ca.cert_pem(),
+        &server.cert_pem,
+        &server.key_pem,
+        &revocations,
+    )?;
+    let client_config = client_config(
+        ca.cert_pem(),
+        Some((&client.cert_pem, &client.key_pem)),
+        &rustls::version::TLS13,
+    )?;
+    assert!(handshake(client_config.clone(), config.clone()).is_ok());
+    let serial = crate::revocation::CertId::of(&der(&client.cert_pem)?)
+        .serial
+        .ok_or("no serial")?;
+    revocations.replace(
+        crate::revocation::RevokedConfig {
+            fingerprints: Vec::new(),
+            serials: vec![serial.to_string()],
+        }
+        .build()?,
+    );
+    // The same client config again: it would resume its session if the server allowed it,
+    // and a resumed session skips the certificate check.
+    let refused = handshake(client_config, config);
+    assert!(
+        matches!(
+            refused,
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Revoked
+            ))
+        ),
+        "{refused:?}"
+    );
+    Ok(())
+}
