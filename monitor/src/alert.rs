@@ -51,6 +51,9 @@ pub enum AlertKind {
     SignerTrouble,
     /// The signer's answer to a dry run: what it would have done, and why.
     DryRun,
+    /// A certificate of the signer link (client or CA) expires soon, has expired or is not
+    /// valid yet.
+    CertExpiry,
     /// A test of the alert channels (`vwf-monitor test-alert`).
     Test,
 }
@@ -129,7 +132,8 @@ pub struct AlertState {
     pub suppressed: BTreeMap<String, u32>,
 }
 
-/// Rate-limits and fans out alerts.
+/// Rate-limits and fans out alerts. Clones share the sinks (for the background watches).
+#[derive(Clone)]
 pub struct Dispatcher {
     sinks: Arc<Vec<Box<dyn AlertSink>>>,
     source: Source,
@@ -233,12 +237,7 @@ impl Dispatcher {
     /// Delivers in the background, so a slow relay never delays a failover: the daemon's
     /// actions go on while the alert is on its way.
     pub fn deliver_in_background(&self, alert: Alert) {
-        let this = Dispatcher {
-            sinks: Arc::clone(&self.sinks),
-            source: self.source.clone(),
-            min_interval_ms: self.min_interval_ms,
-            dry_run: self.dry_run,
-        };
+        let this = self.clone();
         tokio::spawn(async move { this.deliver(&alert).await });
     }
 }

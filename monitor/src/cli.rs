@@ -42,12 +42,12 @@ pub struct CheckConfigArgs {
 /// The config file argument shared by every subcommand.
 #[derive(Debug, Args)]
 pub struct ConfigArg {
-    /// Config file (TOML). Default: $VWF_MONITOR_CONFIG, else /etc/vwf/monitor.toml.
+    /// Config file (TOML). Default: $VWF_MONITOR_CONFIG, else /etc/vwf-monitor/monitor.toml.
     #[arg(
         long,
         short = 'c',
         env = "VWF_MONITOR_CONFIG",
-        default_value = "/etc/vwf/monitor.toml"
+        default_value = "/etc/vwf-monitor/monitor.toml"
     )]
     pub config: PathBuf,
 }

@@ -24,6 +24,10 @@ pub enum Error {
     /// (each is printed on stdout).
     #[error("signer check: the signer's policy would refuse {0} planned change(s) (listed above)")]
     SignerPolicy(usize),
+    /// `check-config`: certificates of the signer link are expired, not valid yet or
+    /// unreadable (each is printed on stdout).
+    #[error("certificate check: {0} certificate(s) of the signer link cannot work (listed above)")]
+    Certificates(usize),
     /// The metrics listener could not be bound.
     #[error("metrics listener {addr}: {source}")]
     Metrics {

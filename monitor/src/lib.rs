@@ -16,6 +16,7 @@
 //! | [`alert`] | [`alert::Alert`], the [`alert::AlertSink`] trait, rate limiting; log, email and webhook sinks |
 //! | [`metrics`] | Prometheus text metrics over axum |
 //! | [`daemon`] | the loop: poll -> assess -> step -> persist -> act, until shutdown |
+//! | [`watch`] | background watches beside the loop: the warm signer link, certificate expiry |
 //! | [`shutdown`] | the shutdown signal (mini-redis shape) |
 //! | [`cli`], [`commands`] | `run`, `check-config`, `status`, `test-alert` |
 //! | [`error`] | the crate's error type |
@@ -33,6 +34,7 @@ pub mod quorum;
 pub mod shutdown;
 pub mod signer_client;
 pub mod state;
+pub mod watch;
 
 pub use error::Error;
 

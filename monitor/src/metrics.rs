@@ -7,6 +7,9 @@
 //! | `vwf_poll_age_seconds` | seconds since the last agreed (quorum) reading; large = blind |
 //! | `vwf_node_up{node}` | 1 if the node's last reading was fresh, else 0 |
 //! | `vwf_actions_total{kind,outcome}` | signer calls by kind (`failover`, `kill_switch`, `dry_run`) and outcome |
+//! | `vwf_signer_link_up` | 1 if the last `Status` call that keeps the signer connection warm succeeded, else 0 |
+//! | `vwf_signer_client_cert_expiry_seconds` | seconds until the client certificate expires (negative once expired) |
+//! | `vwf_signer_ca_cert_expiry_seconds` | seconds until the CA certificate expires (negative once expired) |
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -33,6 +36,9 @@ struct Inner {
     last_agreed_ms: Option<u64>,
     nodes: Vec<(String, bool)>,
     actions: BTreeMap<(String, String), u64>,
+    signer_link_up: Option<bool>,
+    client_cert_not_after: Option<i64>,
+    ca_cert_not_after: Option<i64>,
 }
 
 impl Metrics {
@@ -63,24 +69,35 @@ impl Metrics {
         });
     }
 
+    /// Records whether the last `Status` call on the warm signer link succeeded.
+    pub fn signer_link(&self, up: bool) {
+        self.with(|i| i.signer_link_up = Some(up));
+    }
+
+    /// Records when the client and CA certificates expire (Unix seconds; `None` if unreadable).
+    pub fn cert_expiry(&self, client_not_after: Option<i64>, ca_not_after: Option<i64>) {
+        self.with(|i| {
+            i.client_cert_not_after = client_not_after;
+            i.ca_cert_not_after = ca_not_after;
+        });
+    }
+
     /// The Prometheus text exposition at local time `now_ms`.
     pub fn render(&self, now_ms: u64) -> String {
         self.with(|i| {
             let mut out = String::new();
-            let mut gauge = |name: &str, help: &str, value: String| {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
-            };
             if let Some(t) = i.total_missed {
-                gauge("vwf_total_missed", "Agreed total_missed of the witness.", t.to_string());
+                gauge(&mut out, "vwf_total_missed", "Agreed total_missed of the witness.", t.to_string());
             }
             gauge(
+                &mut out,
                 "vwf_active_server_index",
                 "Index of the server whose key is on chain; -1 null key, -2 unknown.",
                 i.active_index.unwrap_or(-2).to_string(),
             );
             if let Some(at) = i.last_agreed_ms {
                 let age = now_ms.saturating_sub(at) as f64 / 1000.0;
-                gauge("vwf_poll_age_seconds", "Seconds since the last agreed reading.", format!("{age:.3}"));
+                gauge(&mut out, "vwf_poll_age_seconds", "Seconds since the last agreed reading.", format!("{age:.3}"));
             }
             let _ = writeln!(out, "# HELP vwf_node_up 1 if the node's last reading was fresh.\n# TYPE vwf_node_up gauge");
             for (node, up) in &i.nodes {
@@ -90,9 +107,28 @@ impl Metrics {
             for ((kind, outcome), n) in &i.actions {
                 let _ = writeln!(out, "vwf_actions_total{{kind=\"{}\",outcome=\"{}\"}} {n}", escape(kind), escape(outcome));
             }
+            if let Some(up) = i.signer_link_up {
+                gauge(&mut out, "vwf_signer_link_up", "1 if the last Status call on the warm signer link succeeded.", u8::from(up).to_string());
+            }
+            // Computed at scrape time, so the value keeps counting down between daily checks.
+            let now_s = i64::try_from(now_ms / 1000).unwrap_or(i64::MAX);
+            if let Some(at) = i.client_cert_not_after {
+                gauge(&mut out, "vwf_signer_client_cert_expiry_seconds", "Seconds until the signer client certificate expires; negative once expired.", at.saturating_sub(now_s).to_string());
+            }
+            if let Some(at) = i.ca_cert_not_after {
+                gauge(&mut out, "vwf_signer_ca_cert_expiry_seconds", "Seconds until the CA certificate of the signer link expires; negative once expired.", at.saturating_sub(now_s).to_string());
+            }
             out
         })
     }
+}
+
+/// One gauge with its help and type lines.
+fn gauge(out: &mut String, name: &str, help: &str, value: String) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+    );
 }
 
 fn escape(label: &str) -> String {
@@ -154,11 +190,22 @@ mod tests {
         m.agreed(12, 1, 1_000);
         m.nodes(vec![("http://a".into(), true), ("http://b".into(), false)]);
         m.action("failover", "applied");
+        m.signer_link(false);
+        m.cert_expiry(Some(10 * 86_400), Some(1));
         let text = m.render(3_500);
         assert!(text.contains("vwf_total_missed 12"));
         assert!(text.contains("vwf_active_server_index 1"));
         assert!(text.contains("vwf_poll_age_seconds 2.500"));
         assert!(text.contains("vwf_node_up{node=\"http://b\"} 0"));
         assert!(text.contains("vwf_actions_total{kind=\"failover\",outcome=\"applied\"} 1"));
+        assert!(text.contains("vwf_signer_link_up 0"));
+        assert!(
+            text.contains("vwf_signer_client_cert_expiry_seconds 863997\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("vwf_signer_ca_cert_expiry_seconds -2\n"),
+            "{text}"
+        );
     }
 }

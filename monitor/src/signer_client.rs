@@ -5,7 +5,15 @@
 //! the state machine retries with backoff under the same request id. [`GrpcSigner::check`]
 //! proves the link at start and in `check-config --online`: the mTLS handshake and a `Status`
 //! call, or the [`SignerProblem`] that stops them.
+//!
+//! One channel, one HTTP/2 connection: every call (the periodic `Status` of
+//! [`crate::watch::keep_link_warm`], a failover, a kill switch) is a stream on it, so a kill
+//! switch goes out on a connection that is already open and proven instead of needing a new
+//! TCP and TLS handshake at the moment a flood may hold the signer's accept queue. HTTP/2 PINGs
+//! every [`PING_INTERVAL`] find a dead connection; the next call then reconnects.
+//! [`cert_expiry`] reads when the link's certificates expire.
 
+pub mod cert_expiry;
 mod problem;
 
 pub use problem::{SignerProblem, classify};
@@ -25,6 +33,15 @@ use crate::config::SignerSettings;
 use crate::error::Error;
 use crate::state::{KeyRequest, Outcome};
 
+/// HTTP/2 PING interval on the signer connection, idle or not. A PING is not a request: it
+/// does not reset the signer's idle timeout (`[listen] idle_timeout_seconds`, default 300 s);
+/// the periodic `Status` call does (`[signer] status_interval_seconds`, default 30 s).
+pub const PING_INTERVAL: Duration = Duration::from_secs(20);
+
+/// A connection whose PING is not answered within this is closed (and redialled on the next
+/// call).
+pub const PING_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What the daemon needs from a signer; a trait so tests can drive the daemon with a fake.
 pub trait SignerApi: Send + Sync + 'static {
     /// Sends `SetSigningKey` (or `DryRun` when `req.dry_run`) and maps the answer.
@@ -41,6 +58,7 @@ pub struct GrpcSigner {
 
 impl GrpcSigner {
     /// Loads the PEM files and prepares a lazily connecting channel (no network I/O here).
+    /// Clones share the channel, hence the connection.
     pub fn new(settings: &SignerSettings, prefix: &str) -> Result<Self, Error> {
         let read = |p: &std::path::Path| {
             std::fs::read(p).map_err(|e| Error::Tls(format!("{}: {e}", p.display())))
@@ -57,7 +75,10 @@ impl GrpcSigner {
             .tls_config(tls)
             .map_err(|e| Error::Tls(format!("TLS config: {e}")))?
             .connect_timeout(Duration::from_secs(5))
-            .timeout(settings.timeout);
+            .timeout(settings.timeout)
+            .http2_keep_alive_interval(PING_INTERVAL)
+            .keep_alive_timeout(PING_TIMEOUT)
+            .keep_alive_while_idle(true);
         Ok(GrpcSigner {
             client: SignerClient::new(endpoint.connect_lazy()),
             prefix: prefix.to_owned(),

@@ -1,10 +1,12 @@
 //! `GrpcSigner::check` against a real tonic server over mutual TLS on 127.0.0.1: each broken
 //! link (server name, CA, expired certificate, refused client certificate, nothing listening,
 //! a policy that does not grant `Status`) is named by its real cause, and a policy refusal is
-//! told apart from a transport failure.
+//! told apart from a transport failure. And every call goes over the one connection the
+//! client keeps (issue 14): the warm-up `Status` calls keep warm the connection a failover uses.
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rcgen::{
@@ -14,7 +16,8 @@ use rcgen::{
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 use vwf_monitor::config::SignerSettings;
-use vwf_monitor::signer_client::{GrpcSigner, SignerProblem};
+use vwf_monitor::signer_client::{GrpcSigner, SignerApi, SignerProblem};
+use vwf_monitor::state::{KeyRequest, Outcome};
 use vwf_proto::v1 as pb;
 use vwf_proto::v1::signer_server::{Signer, SignerServer};
 
@@ -71,9 +74,22 @@ impl Ca {
     }
 }
 
-/// Answers `Status`, or refuses it as a policy without the `status` grant does.
+/// The client address of every call, one per connection the client opened.
+type Peers = Arc<Mutex<Vec<Option<SocketAddr>>>>;
+
+/// Answers `Status`, or refuses it as a policy without the `status` grant does; records the
+/// peer of each call.
 struct FakeSigner {
     grant_status: bool,
+    peers: Peers,
+}
+
+impl FakeSigner {
+    fn seen<T>(&self, request: &Request<T>) {
+        if let Ok(mut peers) = self.peers.lock() {
+            peers.push(request.remote_addr());
+        }
+    }
 }
 
 #[tonic::async_trait]
@@ -87,15 +103,20 @@ impl Signer for FakeSigner {
 
     async fn dry_run(
         &self,
-        _: Request<pb::DryRunRequest>,
+        request: Request<pb::DryRunRequest>,
     ) -> Result<Response<pb::DryRunResponse>, Status> {
-        Err(Status::unimplemented("not in this test"))
+        self.seen(&request);
+        Ok(Response::new(pb::DryRunResponse {
+            allowed: true,
+            ..pb::DryRunResponse::default()
+        }))
     }
 
     async fn status(
         &self,
-        _: Request<pb::StatusRequest>,
+        request: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::StatusResponse>, Status> {
+        self.seen(&request);
         if !self.grant_status {
             return Err(Status::permission_denied(
                 "client \"spiffe://vwf/monitor\" may not read status",
@@ -115,6 +136,16 @@ async fn serve(
     client_ca: &str,
     grant_status: bool,
 ) -> TestResult<SocketAddr> {
+    serve_recording(cert, client_ca, grant_status, Peers::default()).await
+}
+
+/// As [`serve`], recording each call's peer in `peers`.
+async fn serve_recording(
+    cert: (String, String),
+    client_ca: &str,
+    grant_status: bool,
+    peers: Peers,
+) -> TestResult<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let tls = ServerTlsConfig::new()
@@ -122,7 +153,10 @@ async fn serve(
         .client_ca_root(Certificate::from_pem(client_ca));
     let router = Server::builder()
         .tls_config(tls)?
-        .add_service(SignerServer::new(FakeSigner { grant_status }));
+        .add_service(SignerServer::new(FakeSigner {
+            grant_status,
+            peers,
+        }));
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
     tokio::spawn(router.serve_with_incoming(incoming));
     Ok(addr)
@@ -149,6 +183,8 @@ fn monitor_side(
         client_cert: cert,
         client_key: key,
         timeout: LIMIT,
+        status_interval: Duration::from_secs(30),
+        cert_expiry_warning: Duration::from_secs(30 * 86_400),
     })
 }
 
@@ -304,6 +340,44 @@ async fn a_policy_without_status_is_an_answer_not_a_transport_failure() -> TestR
     assert!(
         problem.to_string().contains("the mTLS link works"),
         "{problem}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn warm_up_calls_and_requests_share_one_connection() -> TestResult {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rig = Rig::new()?;
+    let peers = Peers::default();
+    let cert = rig.ca.server(&["localhost"], false)?;
+    let addr = serve_recording(cert, &rig.ca.pem, true, peers.clone()).await?;
+    let settings = monitor_side(rig.dir.path(), addr, "localhost", &rig.ca.pem, &rig.client)?;
+    let signer = GrpcSigner::new(&settings, "VIT")?;
+    // What `run` does: the start-up check, then warm-up calls on a clone, then a request.
+    assert!(signer.check(LIMIT).await.is_ok());
+    let warm = signer.clone();
+    for _ in 0..3 {
+        assert!(warm.check(LIMIT).await.is_ok());
+    }
+    let request = KeyRequest {
+        request_id: "r1".into(),
+        account: "acct".into(),
+        target: vwf_shared::PublicKey::NULL,
+        expected_current_key: vwf_shared::PublicKey::NULL,
+        reason: "test".into(),
+        dry_run: true,
+    };
+    let outcome = tokio::time::timeout(LIMIT, signer.call(request)).await?;
+    assert!(
+        matches!(outcome, Outcome::DryRun { allowed: true, .. }),
+        "{outcome:?}"
+    );
+    let seen = peers.lock().map(|p| p.clone()).unwrap_or_default();
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert!(seen[0].is_some(), "{seen:?}");
+    assert!(
+        seen.iter().all(|p| *p == seen[0]),
+        "every call on the one connection: {seen:?}"
     );
     Ok(())
 }

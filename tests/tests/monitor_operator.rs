@@ -4,7 +4,9 @@
 //! names) and at `vwf-monitor run` start (an error log line and a critical alert with the
 //! cause), long before a failover would need the signer. A policy that does not grant `status`
 //! is told apart from a broken link. And in dry-run mode (item 7) every alert is marked and the
-//! signer's dry-run answer reaches the alert sinks.
+//! signer's dry-run answer reaches the alert sinks. A client certificate near its end (issue
+//! 14) is warned about by `check-config`, at `run` start (log line and alert), in `status`
+//! and in the metrics.
 
 use std::path::Path;
 use std::process::Output;
@@ -63,8 +65,13 @@ async fn monitor_command(args: &[&str], config: &Path) -> anyhow::Result<Output>
 }
 
 /// Replaces the setup's certificates with new ones whose server certificate names only
-/// `server_name`, as `vwf-signer certs init --server-name` does for an operator.
-fn reissue_certificates(setup: &SignerSetup, server_name: &str) -> anyhow::Result<()> {
+/// `server_name`, as `vwf-signer certs init --server-name` does for an operator; `extra` adds
+/// arguments (e.g. `--days`).
+fn reissue_certificates(
+    setup: &SignerSetup,
+    server_name: &str,
+    extra: &[&str],
+) -> anyhow::Result<()> {
     let certs = setup.certs();
     let certs = certs.to_str().context("certs path is not UTF-8")?;
     let output = std::process::Command::new(workspace_binary("vwf-signer")?)
@@ -77,6 +84,7 @@ fn reissue_certificates(setup: &SignerSetup, server_name: &str) -> anyhow::Resul
             server_name,
         ])
         .args(["--client", MONITOR, "--client", INTRUDER, "--force"])
+        .args(extra)
         .output()?;
     anyhow::ensure!(
         output.status.success(),
@@ -91,7 +99,7 @@ async fn a_signer_certificate_for_another_name_is_caught_by_check_config_and_at_
 -> anyhow::Result<()> {
     let sim = SimChain::spawn(SIM, &["--block-interval-ms", "300"]).await?;
     let setup = SignerSetup::create(&[sim.node(0)], &default_policy(5)?)?;
-    reissue_certificates(&setup, OTHER_NAME)?;
+    reissue_certificates(&setup, OTHER_NAME, &[])?;
     let signer = setup.start().await?;
     let address = signer.field("listening")?;
     let monitor = MonitorSetup::create(&setup, "monitor", &address, &[sim.node(0)], &options()?)?;
@@ -270,6 +278,116 @@ async fn in_dry_run_mode_every_alert_is_marked_and_the_dry_run_answer_is_alerted
         sim.control().applied_keys().await?.is_empty(),
         "dry run changed the key"
     );
+    daemon.stop().await?;
+    Ok(())
+}
+
+/// `GET /metrics` from the monitor's metrics listener (HTTP/1.1, one request), bounded.
+async fn scrape(address: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fetch = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await?;
+        let request =
+            format!("GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).await?;
+        anyhow::Ok(text)
+    };
+    tokio::time::timeout(LIMIT, fetch)
+        .await
+        .context("no metrics in time")?
+}
+
+#[tokio::test]
+async fn a_client_certificate_near_its_end_is_warned_about_everywhere() -> anyhow::Result<()> {
+    let sim = SimChain::spawn(SIM, &["--block-interval-ms", "300"]).await?;
+    let setup = SignerSetup::create(&[sim.node(0)], &default_policy(5)?)?;
+    // Everything valid for 10 days: inside the default 30-day warning.
+    reissue_certificates(&setup, "localhost", &["--days", "10"])?;
+    let signer = setup.start().await?;
+    let address = signer.field("listening")?;
+    let monitor = MonitorSetup::create(&setup, "monitor", &address, &[sim.node(0)], &options()?)?;
+
+    // check-config warns (it does not fail: the certificate still works).
+    let checked = monitor_command(&["check-config"], &monitor.config).await?;
+    let stdout = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        checked.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let warning = stdout
+        .lines()
+        .find(|l| l.starts_with("warning: the client certificate "))
+        .unwrap_or_default();
+    assert!(
+        warning.contains("expires in 9 days") || warning.contains("expires in 10 days"),
+        "{stdout}"
+    );
+    assert!(warning.contains("restart the monitor"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("warning: the CA certificate ")),
+        "{stdout}"
+    );
+
+    // `run` says so at start: a warning line and an alert, and the link itself works.
+    let log = setup.dir.path().join("monitor.log");
+    let daemon = monitor.start_logged(&[], Some(&log)).await?;
+    let (line, alert) = wait_until("the certificate warning and its alert", LIMIT, POLL, || {
+        let log = log.clone();
+        async move {
+            let text = std::fs::read_to_string(&log)?;
+            let line = text
+                .lines()
+                .find(|l| l.contains("event=\"cert-expiry\"") && l.contains("signer.client_cert"))
+                .map(str::to_owned);
+            let alert = alert_lines(&log)?
+                .into_iter()
+                .find(|l| l.contains("kind=\"CertExpiry\"") && l.contains("client certificate"));
+            Ok(line.zip(alert))
+        }
+    })
+    .await?;
+    assert!(
+        line.contains("WARN") && line.contains("expires in"),
+        "{line}"
+    );
+    assert!(
+        alert.contains("WARN") && alert.contains("the client certificate expires in"),
+        "{alert}"
+    );
+    wait_until("the start-up signer check", LIMIT, POLL, || {
+        let log = log.clone();
+        async move {
+            let text = std::fs::read_to_string(&log)?;
+            Ok(text
+                .lines()
+                .find(|l| l.contains("mTLS handshake and Status with the signer OK"))
+                .map(drop))
+        }
+    })
+    .await?;
+
+    // The metrics gauge counts down from at most 10 days; `status` shows the days left.
+    let metrics = scrape(&daemon.field("metrics")?).await?;
+    let seconds: i64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("vwf_signer_client_cert_expiry_seconds "))
+        .context("no client certificate gauge")?
+        .trim()
+        .parse()?;
+    assert!((8 * 86_400..=10 * 86_400).contains(&seconds), "{metrics}");
+    let status = monitor_command(&["status"], &monitor.config).await?;
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        stdout.contains("client certificate: 9 day(s) left")
+            || stdout.contains("client certificate: 10 day(s) left"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("EXPIRES SOON"), "{stdout}");
     daemon.stop().await?;
     Ok(())
 }

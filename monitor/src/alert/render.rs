@@ -25,6 +25,7 @@ pub fn kind_label(kind: AlertKind) -> &'static str {
         AlertKind::Recovered => "recovered",
         AlertKind::SignerTrouble => "signer unreachable",
         AlertKind::DryRun => "dry-run result",
+        AlertKind::CertExpiry => "certificate expiry",
         AlertKind::Test => "test alert",
     }
 }
@@ -48,6 +49,11 @@ pub fn kind_meaning(kind: AlertKind) -> &'static str {
         AlertKind::DryRun => {
             "Dry-run mode: the monitor asked the signer what it would do; nothing was signed \
              or broadcast."
+        }
+        AlertKind::CertExpiry => {
+            "A certificate of the monitor's mTLS link to the signer expires soon, has expired \
+             or is not valid yet: once it is unusable, the signer refuses this monitor and a \
+             failover fails. Replace it before then and restart the monitor."
         }
         AlertKind::Test => {
             "A test of this alert channel, sent on request by `vwf-monitor test-alert`; \

@@ -89,9 +89,13 @@ pub fn build_all(settings: &Settings) -> Result<Vec<Box<dyn AlertSink>>, ConfigE
     Ok(sinks)
 }
 
-/// `value` as a path, relative paths taken from `base` (the config file's directory).
+/// `value` as a path, relative paths taken from `base` (the config file's directory), and
+/// `$CREDENTIALS_DIRECTORY/NAME` a systemd credential (left as written when the variable is
+/// unset: the read then fails naming it).
 pub fn resolve(base: &Path, value: &str) -> PathBuf {
-    let path = PathBuf::from(value);
+    let Ok(path) = vwf_shared::credentials::expand(Path::new(value)) else {
+        return PathBuf::from(value);
+    };
     if path.is_absolute() {
         path
     } else {

@@ -1,5 +1,6 @@
-//! `check-config`: load and check the config (and the state file), print a summary; with
-//! `--online`, also prove the link to the signer (mTLS handshake, `Status`, policy).
+//! `check-config`: load and check the config (and the state file), print a summary and when
+//! the link's certificates expire; with `--online`, also prove the link to the signer (mTLS
+//! handshake, `Status`, policy).
 
 use std::path::Path;
 
@@ -19,12 +20,44 @@ pub async fn run(path: &Path, online: bool) -> Result<(), Error> {
     print!("{}", super::run::summary(&s));
     let names: Vec<&str> = sinks.iter().map(|k| k.name()).collect();
     println!("alert sinks: {}", names.join(", "));
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let unusable = print_certs(&s, now);
+    if unusable > 0 {
+        return Err(Error::Certificates(unusable));
+    }
     if online {
         check_signer(&s).await
     } else {
         println!("signer link not checked (add --online to connect to the signer)");
         Ok(())
     }
+}
+
+/// One line per certificate of the link: fine, `warning:` (expires within the warning
+/// threshold) or `error:` (expired, not valid yet, unreadable). Returns the number of errors.
+fn print_certs(s: &Settings, now: i64) -> usize {
+    let mut unusable = 0;
+    for cert in crate::watch::read_certs(&s.signer) {
+        match cert {
+            Err(e) => {
+                unusable += 1;
+                println!("error: {e}");
+            }
+            Ok(cert) => {
+                let expiry = cert.classify(now, s.signer.cert_expiry_warning);
+                let line = cert.describe(expiry);
+                if expiry.is_unusable() {
+                    unusable += 1;
+                    println!("error: {line}");
+                } else if expiry.is_trouble() {
+                    println!("warning: {line}");
+                } else {
+                    println!("{line}");
+                }
+            }
+        }
+    }
+    unusable
 }
 
 /// The mTLS handshake, `Status`, and the policy compared with this config.

@@ -14,7 +14,9 @@ use crate::error::Error;
 use crate::metrics::{self, Metrics};
 use crate::persist::state_file;
 use crate::shutdown;
-use crate::signer_client::GrpcSigner;
+use crate::signer_client::cert_expiry::CertRole;
+use crate::signer_client::{GrpcSigner, SignerProblem};
+use crate::watch::{self, LinkTracker, LinkWatch};
 
 /// Loads everything, then runs the loop until SIGTERM/SIGINT.
 pub async fn run(path: &Path) -> Result<(), Error> {
@@ -58,7 +60,34 @@ pub async fn run(path: &Path) -> Result<(), Error> {
                 "a saved action is pending; reconciling with the chain"
             );
         }
-        check_signer(&settings, &signer, &alerts).await;
+        let certs = watch::read_certs(&settings.signer);
+        metrics.cert_expiry(
+            watch::not_after(&certs, CertRole::Client),
+            watch::not_after(&certs, CertRole::Ca),
+        );
+        let warn_before = settings.signer.cert_expiry_warning;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        watch::report_certs(&certs, now, warn_before, &alerts, true);
+        let daily = watch::watch_certs(certs, warn_before, alerts.clone(), listener.clone());
+        tokio::spawn(daily.in_current_span());
+        let failed = check_signer(&settings, &signer, &alerts).await;
+        metrics.signer_link(failed.is_none());
+        let link = LinkWatch {
+            endpoint: settings.signer.endpoint.clone(),
+            interval: settings.signer.status_interval,
+            alerts: alerts.clone(),
+            metrics: metrics.clone(),
+        };
+        // A clone shares the channel: the calls keep warm the connection a failover uses.
+        let warm = signer.clone();
+        let limit = SIGNER_CHECK_LIMIT.min(settings.signer.timeout);
+        let probe = move || {
+            let signer = warm.clone();
+            async move { signer.check(limit).await.map(drop) }
+        };
+        let tracker = LinkTracker::after_start_check(failed);
+        let keeper = watch::keep_link_warm(link, tracker, probe, listener.clone());
+        tokio::spawn(keeper.in_current_span());
         let text = format!(
             "monitoring {} ({} server(s))",
             settings.policy.account,
@@ -88,8 +117,13 @@ pub const SIGNER_CHECK_LIMIT: Duration = Duration::from_secs(10);
 /// Proves the link to the signer at start-up (the mTLS handshake and a `Status` call), so a
 /// broken link shows now rather than during an incident: when it fails, an error log line and a
 /// critical alert name the real cause. Then warns about switches the signer's policy would
-/// refuse. Never fatal: the signer may start later.
-async fn check_signer(settings: &Settings, signer: &GrpcSigner, alerts: &Dispatcher) {
+/// refuse. Never fatal: the signer may start later. Returns the problem when the link failed,
+/// so the warm-link watch continues that outage instead of alerting it again.
+async fn check_signer(
+    settings: &Settings,
+    signer: &GrpcSigner,
+    alerts: &Dispatcher,
+) -> Option<SignerProblem> {
     let endpoint = settings.signer.endpoint.as_str();
     let status = match signer.check(SIGNER_CHECK_LIMIT).await {
         Ok(status) => status,
@@ -112,7 +146,7 @@ async fn check_signer(settings: &Settings, signer: &GrpcSigner, alerts: &Dispatc
                 ),
             );
             alerts.deliver(&alert).await;
-            return;
+            return Some(problem);
         }
     };
     tracing::info!(
@@ -140,6 +174,7 @@ async fn check_signer(settings: &Settings, signer: &GrpcSigner, alerts: &Dispatc
         );
         alerts.deliver(&alert).await;
     }
+    None
 }
 
 /// What this monitor may ask for that the signer's policy does not allow.
@@ -230,10 +265,11 @@ pub fn summary(s: &Settings) -> String {
     );
     let _ = writeln!(
         out,
-        "poll every {} ms; signer {} (name {})",
+        "poll every {} ms; signer {} (name {}), Status every {} s to keep the link warm",
         s.poll_interval.as_millis(),
         s.signer.endpoint,
-        s.signer.server_name
+        s.signer.server_name,
+        s.signer.status_interval.as_secs()
     );
     let _ = writeln!(out, "state {}", state_file::path(&s.state_dir).display());
     out

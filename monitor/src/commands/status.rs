@@ -49,6 +49,17 @@ async fn report(path: &Path, out: &mut String) -> Result<(), Error> {
         s.profile.name,
         p.dry_run
     );
+    let now_s = time::OffsetDateTime::now_utc().unix_timestamp();
+    for cert in crate::watch::read_certs(&s.signer) {
+        match cert {
+            Ok(cert) => say!(
+                out,
+                "{}",
+                cert.status_line(now_s, s.signer.cert_expiry_warning)
+            ),
+            Err(e) => say!(out, "{e}"),
+        }
+    }
     match state_file::peek(&s.state_dir, &p.account)? {
         None => say!(
             out,

@@ -54,8 +54,17 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // `$CREDENTIALS_DIRECTORY/NAME` (a systemd credential) becomes a path in that directory;
+    // when the variable is unset the path stays as written and the problem is reported below.
+    let unset_credential = std::cell::RefCell::new(None);
     let resolve = |s: &str| -> PathBuf {
-        let candidate = PathBuf::from(s);
+        let candidate = match vwf_shared::credentials::expand(Path::new(s)) {
+            Ok(path) => path,
+            Err(e) => {
+                unset_credential.borrow_mut().get_or_insert(e);
+                return PathBuf::from(s);
+            }
+        };
         if candidate.is_absolute() {
             candidate
         } else {
@@ -253,6 +262,13 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
     }
 
     let signer = check_signer(raw.signer, &resolve, p);
+    if let Some(e) = unset_credential.take() {
+        p.add(
+            "signer",
+            e,
+            "see deploy/vwf-run, or set the path to a file of mode 0600",
+        );
+    }
     let policy = Policy {
         account: raw.account,
         prefix,
@@ -286,6 +302,11 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
         },
     })
 }
+
+/// The shortest `[signer] status_interval_seconds`: the signer counts each `Status` call
+/// against the monitor's rate limit (default 30 per 60 s), so at most 6 a minute leave room
+/// for a failover's retries.
+const MIN_STATUS_INTERVAL_S: u64 = 10;
 
 /// Checks `[signer]`; returns the settings and the retry delays.
 fn check_signer(
@@ -355,6 +376,25 @@ fn check_signer(
             "remove them for the defaults 90 / 3 / 60",
         );
     }
+    if !(MIN_STATUS_INTERVAL_S..=3600).contains(&s.status_interval_seconds) {
+        p.add(
+            "signer.status_interval_seconds",
+            format!(
+                "{} is outside {MIN_STATUS_INTERVAL_S}-3600",
+                s.status_interval_seconds
+            ),
+            "remove it for the default 30; keep it below the signer's [listen] \
+             idle_timeout_seconds (default 300), and at 10 or more so the calls stay a small \
+             part of the signer's rate limit (rate_requests per rate_window_seconds)",
+        );
+    }
+    if !(1..=3650).contains(&s.cert_expiry_warning_days) {
+        p.add(
+            "signer.cert_expiry_warning_days",
+            format!("{} is outside 1-3650", s.cert_expiry_warning_days),
+            "remove it for the default 30",
+        );
+    }
     let settings = SignerSettings {
         endpoint: s.endpoint,
         server_name: s.server_name.unwrap_or(host),
@@ -362,6 +402,8 @@ fn check_signer(
         client_cert: cert,
         client_key: key,
         timeout: Duration::from_secs(s.timeout_seconds),
+        status_interval: Duration::from_secs(s.status_interval_seconds),
+        cert_expiry_warning: Duration::from_secs(s.cert_expiry_warning_days.saturating_mul(86_400)),
     };
     (
         settings,

@@ -144,6 +144,14 @@ pub(crate) struct RawSigner {
     /// Longest retry delay, seconds. Default 60.
     #[serde(default = "default_retry_max")]
     pub(crate) retry_max_seconds: u64,
+    /// A cheap `Status` call every this many seconds keeps one connection to the signer open
+    /// and proven, so a failover never has to connect first. 10-3600, default 30; keep it
+    /// below the signer's `[listen] idle_timeout_seconds` (default 300).
+    #[serde(default = "default_status_interval")]
+    pub(crate) status_interval_seconds: u64,
+    /// Warn when the client or CA certificate expires within this many days. 1-3650, default 30.
+    #[serde(default = "default_cert_expiry_warning")]
+    pub(crate) cert_expiry_warning_days: u64,
 }
 
 /// `[alerts]`.
@@ -204,6 +212,12 @@ fn default_retry_initial() -> u64 {
 }
 fn default_retry_max() -> u64 {
     60
+}
+fn default_status_interval() -> u64 {
+    30
+}
+fn default_cert_expiry_warning() -> u64 {
+    30
 }
 fn default_alert_interval() -> u64 {
     900

@@ -123,6 +123,11 @@ pub struct SignerSettings {
     pub client_key: PathBuf,
     /// Longest wait for one call.
     pub timeout: Duration,
+    /// Time between the `Status` calls that keep the connection warm; shorter than the
+    /// signer's idle timeout, which HTTP/2 PINGs do not reset.
+    pub status_interval: Duration,
+    /// Warn when a certificate of the link expires within this.
+    pub cert_expiry_warning: Duration,
 }
 
 /// Alert settings.

@@ -162,9 +162,73 @@ fn example_config_parses() {
     // The example's PEM paths point at /etc; check everything else.
     let d = Dir::new(0o600);
     let text = text
-        .replace("/etc/vwf/monitor/ca.pem", "ca.pem")
-        .replace("/etc/vwf/monitor/client.pem", "client.pem")
-        .replace("/etc/vwf/monitor/client.key", "client.key");
+        .replace("/etc/vwf-monitor/ca.pem", "ca.pem")
+        .replace("/etc/vwf-monitor/client.pem", "client.pem")
+        .replace("$CREDENTIALS_DIRECTORY/signer-client-key", "client.key");
     let s = parse(&d.path(), &text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.policy.servers.len(), 3);
+}
+
+#[test]
+fn signer_keep_warm_and_expiry_warning_have_defaults_and_bounds() {
+    let d = Dir::new(0o600);
+    let s = parse(&d.path(), GOOD).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.signer.status_interval.as_secs(), 30);
+    assert_eq!(s.signer.cert_expiry_warning.as_secs(), 30 * 86_400);
+    let set = |extra: &str| {
+        GOOD.replace(
+            "client_key = \"client.key\"",
+            &format!("client_key = \"client.key\"\n{extra}"),
+        )
+    };
+    let s = parse(
+        &d.path(),
+        &set("status_interval_seconds = 60\ncert_expiry_warning_days = 14"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.signer.status_interval.as_secs(), 60);
+    assert_eq!(s.signer.cert_expiry_warning.as_secs(), 14 * 86_400);
+    for (extra, field) in [
+        (
+            "status_interval_seconds = 1",
+            "signer.status_interval_seconds",
+        ),
+        (
+            "status_interval_seconds = 7200",
+            "signer.status_interval_seconds",
+        ),
+        (
+            "cert_expiry_warning_days = 0",
+            "signer.cert_expiry_warning_days",
+        ),
+    ] {
+        let p = problems(&d, &set(extra));
+        assert!(p.iter().any(|p| p.field == field), "{extra}: {p:?}");
+    }
+    let p = problems(&d, &set("status_interval_seconds = 5"));
+    assert!(
+        p.iter().any(|p| p.fix.contains("idle_timeout_seconds")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn a_credential_path_without_credentials_directory_says_how_to_run_it() {
+    if std::env::var_os(vwf_shared::credentials::VARIABLE).is_some() {
+        return; // running under a unit with credentials: the other branch is what happens
+    }
+    let d = Dir::new(0o600);
+    let text = GOOD.replace(
+        "client_key = \"client.key\"",
+        "client_key = \"$CREDENTIALS_DIRECTORY/signer-client-key\"",
+    );
+    let Err(e) = parse(&d.path(), &text) else {
+        panic!("parsed without a credentials directory");
+    };
+    let shown = e.to_string();
+    assert!(
+        shown.contains("CREDENTIALS_DIRECTORY is not set"),
+        "{shown}"
+    );
+    assert!(shown.contains("vwf-run"), "{shown}");
 }

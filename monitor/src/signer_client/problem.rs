@@ -384,6 +384,8 @@ mod tests {
             client_cert: "/etc/vwf-monitor/client.pem".into(),
             client_key: "/etc/vwf-monitor/client.key".into(),
             timeout: Duration::from_secs(5),
+            status_interval: Duration::from_secs(30),
+            cert_expiry_warning: Duration::from_secs(30 * 86_400),
         }
     }
 
