@@ -4,13 +4,15 @@
 #      /usr/local/bin/vwf-* executable (not installed on a build machine);
 #   2. `systemd-analyze security --offline=true` on each unit, printing the "Overall exposure
 #      level" and failing when it is above the unit's limit: 2.0 for the signer (it holds the
-#      witness's active key), 3.0 for the monitor.
+#      witness's active key), 3.0 for the monitor and its template.
+# A template (name@.service) is checked as its instance name@check.service, which
+# systemd-analyze loads from the template file beside it.
 # Installs systemd with apt-get when systemd-analyze is missing and we are root (CI).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 # unit file -> highest exposure accepted (systemd-analyze's 0.0-10.0 scale)
-units=("vwf-signer.service:2.0" "vwf-monitor.service:3.0")
+units=("vwf-signer.service:2.0" "vwf-monitor.service:3.0" "vwf-monitor@.service:3.0")
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
@@ -29,12 +31,17 @@ failed=0
 for entry in "${units[@]}"; do
   unit=${entry%%:*}
   limit=${entry##*:}
+  file=$unit
+  [[ -f $file ]] || { echo "FAIL $file: missing"; failed=1; continue; }
+  if [[ $unit == *@.service ]]; then
+    unit=${unit%@.service}@check.service
+  fi
 
   # verify: unknown directives, bad values and dependency problems show up as lines naming the
   # unit; a missing ExecStart= binary is expected here.
   verify_out=$(systemd-analyze verify "./$unit" 2>&1 || true)
   unexpected=$(printf '%s\n' "$verify_out" \
-    | grep -F "$unit" \
+    | grep -F -e "$unit" -e "$file" \
     | grep -Ev "Command /usr/local/bin/vwf-[a-z]+ is not executable: No such file or directory" \
     || true)
   if [[ -n $unexpected ]]; then

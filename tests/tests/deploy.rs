@@ -2,10 +2,12 @@
 //! `check-config` once the absolute paths it names exist, an unknown field is refused with exit
 //! code 2, and the systemd units load every credential the examples read.
 //!
-//! The examples name production paths (`/etc/vwf-*/`, `/run/credentials/vwf-*.service/`,
-//! `/var/lib/vwf-*`); the test maps each prefix to a tempdir subdirectory filled with real files
-//! made by `vwf-signer certs init` and `vwf-signer key import`. An example naming any other
-//! absolute path fails the test, so a new path cannot slip in unchecked.
+//! The examples name production paths (`/etc/vwf-*/`, `/var/lib/vwf-*`) and systemd credentials
+//! (`$CREDENTIALS_DIRECTORY/NAME`); the test maps each prefix to a tempdir subdirectory filled
+//! with real files made by `vwf-signer certs init` and `vwf-signer key import`, and runs
+//! `check-config` with `$CREDENTIALS_DIRECTORY` set to the daemon's credentials subdirectory, as
+//! systemd (or `systemd-run`, deploy/vwf-run) does. An example naming any other absolute path
+//! fails the test, so a new path cannot slip in unchecked.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
@@ -22,16 +24,14 @@ use vwf_tests::tx::TEST_WIFS;
 /// Longest run of one command (`check-config`, `certs init`, `key import` take milliseconds).
 const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 
+/// The tempdir subdirectories standing in for each daemon's `$CREDENTIALS_DIRECTORY`.
+const CREDENTIALS: [&str; 2] = ["signer-credentials", "monitor-credentials"];
+
+/// What the examples write for a systemd credential: `$CREDENTIALS_DIRECTORY/NAME`.
+const CREDENTIAL_PREFIX: &str = "$CREDENTIALS_DIRECTORY/";
+
 /// Absolute path prefixes used by the examples and the tempdir subdirectory each maps to.
-const PREFIXES: [(&str, &str); 6] = [
-    (
-        "/run/credentials/vwf-signer.service/",
-        "signer-credentials/",
-    ),
-    (
-        "/run/credentials/vwf-monitor.service/",
-        "monitor-credentials/",
-    ),
+const PREFIXES: [(&str, &str); 4] = [
     ("/etc/vwf-signer/", "signer-etc/"),
     ("/etc/vwf-monitor/", "monitor-etc/"),
     ("/var/lib/vwf-signer", "signer-state"),
@@ -164,7 +164,7 @@ impl Fixture {
             !text(root)?.contains(['"', '\\']),
             "tempdir path {root:?} cannot go into a TOML string as is"
         );
-        for (_, sub) in PREFIXES {
+        for sub in PREFIXES.map(|(_, sub)| sub).into_iter().chain(CREDENTIALS) {
             let path = root.join(sub);
             std::fs::create_dir_all(&path)?;
             // Like StateDirectoryMode=0700 and the credentials directory.
@@ -266,20 +266,50 @@ impl Fixture {
         Ok(out)
     }
 
-    /// Writes `contents` (already rewritten) as `name` and runs `check-config` on it.
+    /// Writes `contents` (already rewritten) as `name` and runs `check-config` on it, with
+    /// `$CREDENTIALS_DIRECTORY` set to the daemon's credentials subdirectory.
     async fn check_config(
         &self,
         daemon: Daemon,
         name: &str,
         contents: &str,
     ) -> anyhow::Result<Output> {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, contents)?;
-        run(
-            &daemon.binary()?,
-            &["check-config", "--config", text(&path)?],
+        let credentials = match daemon {
+            Daemon::Signer => CREDENTIALS[0],
+            Daemon::Monitor => CREDENTIALS[1],
+        };
+        self.check_config_in(
+            daemon,
+            name,
+            contents,
+            Some(&self.dir.path().join(credentials)),
         )
         .await
+    }
+
+    /// As [`Fixture::check_config`], with `$CREDENTIALS_DIRECTORY` set to `credentials` or unset.
+    async fn check_config_in(
+        &self,
+        daemon: Daemon,
+        name: &str,
+        contents: &str,
+        credentials: Option<&Path>,
+    ) -> anyhow::Result<Output> {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents)?;
+        let mut command = Command::new(daemon.binary()?);
+        command
+            .args(["check-config", "--config", text(&path)?])
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        if let Some(dir) = credentials {
+            command.env("CREDENTIALS_DIRECTORY", dir);
+        }
+        tokio::time::timeout(COMMAND_LIMIT, command.output())
+            .await
+            .context("check-config did not finish in time")?
+            .context("running check-config")
     }
 }
 
@@ -318,8 +348,8 @@ async fn the_commented_passphrase_alternative_passes_check_config() -> anyhow::R
     let fixture = Fixture::create().await?;
     let name = "signer.example.toml";
     let text = std::fs::read_to_string(deploy_dir().join(name))?;
-    let identity_line = "identity_file = \"/run/credentials/vwf-signer.service/age-identity\"";
-    let passphrase_line = "#passphrase_file = \"/run/credentials/vwf-signer.service/passphrase\"";
+    let identity_line = "identity_file = \"$CREDENTIALS_DIRECTORY/age-identity\"";
+    let passphrase_line = "#passphrase_file = \"$CREDENTIALS_DIRECTORY/passphrase\"";
     ensure!(
         text.lines().any(|l| l == identity_line) && text.lines().any(|l| l == passphrase_line),
         "deploy/{name} no longer has the lines {identity_line:?} and {passphrase_line:?}"
@@ -391,53 +421,121 @@ fn unit_credentials(unit: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     (active, mentioned)
 }
 
+/// A unit an example's daemon runs under.
+struct UnitFile {
+    file: &'static str,
+    /// Where its credentials' `.cred` files are: `/etc/<daemon>` plus this.
+    etc_suffix: &'static str,
+    state_directory: &'static str,
+    config: &'static str,
+}
+
+fn units_of(daemon: Daemon) -> Vec<UnitFile> {
+    match daemon {
+        Daemon::Signer => vec![UnitFile {
+            file: "vwf-signer.service",
+            etc_suffix: "",
+            state_directory: "StateDirectory=vwf-signer",
+            config: "/etc/vwf-signer/signer.toml",
+        }],
+        Daemon::Monitor => vec![
+            UnitFile {
+                file: "vwf-monitor.service",
+                etc_suffix: "",
+                state_directory: "StateDirectory=vwf-monitor",
+                config: "/etc/vwf-monitor/monitor.toml",
+            },
+            UnitFile {
+                file: "vwf-monitor@.service",
+                etc_suffix: "/%i",
+                state_directory: "StateDirectory=vwf-monitor-%i",
+                config: "/etc/vwf-monitor/%i/monitor.toml",
+            },
+        ],
+    }
+}
+
 #[test]
 fn the_units_load_every_credential_and_directory_the_examples_name() -> anyhow::Result<()> {
     for (name, text) in examples()? {
         let daemon = Daemon::of(&name)?;
         let service = daemon.binary_name();
-        let unit = std::fs::read_to_string(deploy_dir().join(format!("{service}.service")))?;
-        let (active, mentioned) = unit_credentials(&unit);
-        let prefix = format!("/run/credentials/{service}.service/");
-        for line in text.lines() {
-            let commented = line.trim_start().starts_with('#');
-            for (i, _) in line.match_indices(&prefix) {
-                let credential: String = line[i + prefix.len()..]
-                    .chars()
-                    .take_while(|c| !matches!(c, '"' | '\'' | ' '))
-                    .collect();
-                if credential.is_empty() {
-                    // Prose about the directory, not a file in it.
-                    continue;
-                }
-                let loaded = if commented { &mentioned } else { &active };
-                ensure!(
-                    loaded.contains(&credential),
-                    "deploy/{name} reads the credential {credential:?} but {service}.service \
-                     has no {}LoadCredential…={credential}:… line",
-                    if commented {
-                        "(even commented) "
-                    } else {
-                        "active "
+        for UnitFile {
+            file,
+            etc_suffix,
+            state_directory,
+            config,
+        } in units_of(daemon)
+        {
+            let unit = std::fs::read_to_string(deploy_dir().join(file))?;
+            let (active, mentioned) = unit_credentials(&unit);
+            for line in text.lines() {
+                let commented = line.trim_start().starts_with('#');
+                for (i, _) in line.match_indices(CREDENTIAL_PREFIX) {
+                    let credential: String = line[i + CREDENTIAL_PREFIX.len()..]
+                        .chars()
+                        .take_while(|c| !matches!(c, '"' | '\'' | ' '))
+                        .collect();
+                    if credential.is_empty() || credential == "NAME" {
+                        // Prose about the directory, not a file in it.
+                        continue;
                     }
-                );
+                    let loaded = if commented { &mentioned } else { &active };
+                    ensure!(
+                        loaded.contains(&credential),
+                        "deploy/{name} reads the credential {credential:?} but {file} has no \
+                         {}LoadCredential…={credential}:… line",
+                        if commented {
+                            "(even commented) "
+                        } else {
+                            "active "
+                        }
+                    );
+                    let source = format!("/etc/{service}{etc_suffix}/{credential}");
+                    ensure!(
+                        unit.lines()
+                            .any(|l| l.contains(&format!("={credential}:{source}"))),
+                        "{file} does not load the credential {credential:?} from {source}[.cred]"
+                    );
+                }
             }
+            let state = format!("/var/lib/{service}\"");
+            ensure!(
+                text.contains(&state),
+                "deploy/{name} does not keep its state in /var/lib/{service}"
+            );
+            ensure!(
+                unit.lines().any(|l| l == state_directory),
+                "{file} has no {state_directory}"
+            );
+            let config = format!("--config {config}");
+            ensure!(
+                unit.lines()
+                    .any(|l| l.starts_with("ExecStart=") && l.ends_with(&config)),
+                "{file}'s ExecStart= does not end with {config:?}"
+            );
         }
-        let state = format!("/var/lib/{service}\"");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_credential_path_outside_a_unit_is_refused_with_the_way_to_run_it() -> anyhow::Result<()>
+{
+    let fixture = Fixture::create().await?;
+    for name in ["signer.example.toml", "monitor-one-backup.example.toml"] {
+        let daemon = Daemon::of(name)?;
+        let text = std::fs::read_to_string(deploy_dir().join(name))?;
+        let output = fixture
+            .check_config_in(daemon, name, &fixture.rewrite(name, &text)?, None)
+            .await?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
         ensure!(
-            text.contains(&state),
-            "deploy/{name} does not keep its state in /var/lib/{service}"
-        );
-        ensure!(
-            unit.lines()
-                .any(|l| l == format!("StateDirectory={service}")),
-            "{service}.service has no StateDirectory={service}"
-        );
-        let config = format!("--config /etc/{service}/{}.toml", &service[4..]);
-        ensure!(
-            unit.lines()
-                .any(|l| l.starts_with("ExecStart=") && l.ends_with(&config)),
-            "{service}.service's ExecStart= does not end with {config:?}"
+            output.status.code() == Some(2)
+                && stderr.contains("CREDENTIALS_DIRECTORY is not set")
+                && stderr.contains("vwf-run"),
+            "{name}: expected exit code 2 and the vwf-run hint, got {}",
+            describe(&output)
         );
     }
     Ok(())
