@@ -107,6 +107,17 @@ pub(super) fn event(e: &Event) {
             chain = chain.as_str(),
             "pending action dropped: the chain moved"
         ),
+        Event::Confirmed {
+            request_id,
+            tx_id,
+            block,
+        } => info!(
+            event = "confirmed",
+            request_id = request_id.as_str(),
+            tx_id = tx_id.as_str(),
+            block,
+            "the signer's answer for the change already seen on chain"
+        ),
     }
 }
 

@@ -15,6 +15,7 @@ pub(super) fn on_reply(
     acts: &mut Vec<Action>,
 ) {
     let Some(p) = st.pending.as_mut().filter(|p| p.request_id == id) else {
+        confirm_finished(st, id, outcome, acts);
         return;
     };
     st.in_flight = false;
@@ -67,6 +68,27 @@ pub(super) fn on_reply(
             failed(p, "unavailable", error, delay, acts);
         }
     }
+}
+
+/// An answer for a request no longer pending: the chain showed its change first and the
+/// announcement went out without a transaction id. An applied answer for the last action
+/// completes it (log line and `last_action`); anything else is stale and ignored.
+fn confirm_finished(st: &mut State, id: &str, outcome: &Outcome, acts: &mut Vec<Action>) {
+    let Outcome::Applied { tx_id, block } = outcome else {
+        return;
+    };
+    let unknown = format!("(request {id}, tx unknown)");
+    let Some(last) = st.last_action.as_mut().filter(|l| l.ends_with(&unknown)) else {
+        return;
+    };
+    let known = format!("(request {id}, tx {tx_id} block {block})");
+    last.truncate(last.len() - unknown.len());
+    last.push_str(&known);
+    acts.push(Action::Log(Event::Confirmed {
+        request_id: id.to_owned(),
+        tx_id: tx_id.clone(),
+        block: *block,
+    }));
 }
 
 /// The signer's answer to a dry run, for the alert sinks: allowed (a warning: in live mode the

@@ -52,6 +52,8 @@ enum In {
     H(&'static str, u32, u32, Vec<Health>),
     /// Signer reply for the current pending request.
     R(Outcome),
+    /// Signer reply for the last request sent, pending or not (a late answer).
+    Late(Outcome),
     /// Advance the local clock (ms).
     T(u64),
 }
@@ -91,6 +93,10 @@ fn run(p: &Policy, start: State, inputs: &[In]) -> Run {
                     outcome,
                 }
             }
+            In::Late(outcome) => Input::Reply {
+                request_id: r.sends.last().map(|s| s.1.clone()).unwrap_or_default(),
+                outcome,
+            },
         };
         let (next, acts) = step(p, r.state.clone(), &input, now);
         r.state = next;
@@ -497,6 +503,65 @@ fn applied_then_confirmed_announces_failover_once_with_tx() {
         "no resend while waiting for the nodes to show the new key"
     );
     assert!(r.state.last_action.is_some());
+}
+
+#[test]
+fn a_change_seen_on_chain_before_the_answer_is_completed_by_the_late_answer() {
+    let p = policy(2);
+    let r = run(
+        &p,
+        State::new("vit-test-witness"),
+        &[
+            In::C(K1, 0, 10),
+            In::C(K1, 3, 11),
+            // The poll sees the backup's key before the signer's answer arrives.
+            In::C(K2, 3, 12),
+            In::Late(Outcome::Applied {
+                tx_id: "aa".repeat(20),
+                block: 12,
+            }),
+        ],
+    );
+    let failovers = r
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Failover { .. }))
+        .count();
+    assert_eq!(failovers, 1, "{:?}", r.events);
+    let sent = r.sends.last().map(|s| s.1.clone()).unwrap_or_default();
+    assert!(
+        r.events.iter().any(|e| matches!(e,
+            Event::Confirmed { request_id, tx_id, block: 12 }
+                if *request_id == sent && tx_id.len() == 40)),
+        "{:?}",
+        r.events
+    );
+    let last = r.state.last_action.unwrap_or_default();
+    assert!(
+        last.ends_with(&format!("tx {} block 12)", "aa".repeat(20))),
+        "{last}"
+    );
+    assert_eq!(mode_name(&r.state.mode), "active:backup-1");
+}
+
+#[test]
+fn a_late_answer_for_an_older_request_changes_nothing() {
+    let p = policy(2);
+    let start = run(&p, State::new("vit-test-witness"), &[In::C(K1, 0, 10)]).state;
+    let (next, acts) = step(
+        &p,
+        start.clone(),
+        &Input::Reply {
+            request_id: "someone-else".into(),
+            outcome: Outcome::Applied {
+                tx_id: "bb".repeat(20),
+                block: 9,
+            },
+        },
+        2_000_000,
+    );
+    assert!(acts.is_empty(), "{acts:?}");
+    assert_eq!(next.last_action, start.last_action);
 }
 
 #[test]

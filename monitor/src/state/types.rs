@@ -379,6 +379,16 @@ pub enum Event {
         /// Name of the key now on chain.
         chain: String,
     },
+    /// The signer's answer to a change the chain had already shown (the poll saw the new key
+    /// before the answer arrived): the transaction and block, which the announcement lacked.
+    Confirmed {
+        /// Request id.
+        request_id: String,
+        /// Transaction id.
+        tx_id: String,
+        /// Block that includes it.
+        block: u32,
+    },
 }
 
 /// What the machine asks the daemon to do, in order. The daemon persists the new state
