@@ -1,13 +1,15 @@
-//! The monitor's command-line surface over recorded answers of real nodes (issue 12): three
+//! The daemons' command-line surfaces over recorded answers of real nodes (issue 12): three
 //! replay nodes per node generation serve the corpus of `shared/tests/data/nodes/` (the same
-//! replay server as `shared/tests/replay.rs`), and the real `vwf-monitor status` reads them.
+//! replay server as `shared/tests/replay.rs`), and the real `vwf-monitor status` and the
+//! signer's start-up key check (`vwf-signer serve`) read them.
 //!
 //! The recordings are years old, so what a correct monitor does with them is known: it detects
 //! each node's API style from the recorded `get_config`, reads the recorded head block and
 //! witness, shows them, and judges the nodes stale against the local clock (never acting on
 //! their view); an account the node does not know, or a proxy's error, is named on one line. A
 //! node generation the monitor mishandles shows up here as a wrong style, a parse error, or a
-//! wrong value.
+//! wrong value. The signer, holding a test key, must read each recorded account's authorities
+//! and refuse to start, naming the key and the authority it needs.
 
 use std::path::Path;
 use std::process::Output;
@@ -261,6 +263,123 @@ async fn monitor_status_reads_each_node_generation_as_recorded() -> anyhow::Resu
             failures.push(format!(
                 "{}: {node_lines} node lines, want 3 (one per node)",
                 s.generation
+            ));
+        }
+    }
+    anyhow::ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
+}
+
+/// One node generation's recordings for the signer's start-up key check.
+struct KeyCheck {
+    generation: &'static str,
+    profile: &'static str,
+    /// The account the recorded `get_accounts` answer holds.
+    account: &'static str,
+    config: &'static str,
+    answers: &'static [(&'static str, &'static str)],
+    /// The refusal (Hive since HF28 accepts only the active key for a witness_update).
+    refusal: &'static str,
+}
+
+const KEY_CHECKS: &[KeyCheck] = &[
+    KeyCheck {
+        generation: "steemd-0.19",
+        profile: "STEEM",
+        account: "inertia",
+        config: "steemd-0.19/get_config-call-steemd.steemit.com-2017-10-18.json",
+        answers: &[
+            (
+                "steemd-0.19/get_accounts-call-steemd.steemit.com-2017-10-18.json",
+                "database_api.get_accounts",
+            ),
+            (
+                "steemd-0.19/get_dynamic_global_properties-call-steemd.steemit.com-2017-10-18.json",
+                "database_api.get_dynamic_global_properties",
+            ),
+        ],
+        refusal: "is not an active or owner key of inertia on chain",
+    },
+    KeyCheck {
+        generation: "steem-appbase",
+        profile: "STEEM",
+        account: "steemit",
+        config: "steem-appbase/get_config-call-condenser_api-appbase-2017-12-jussi-tests.json",
+        answers: &[
+            (
+                "steem-appbase/get_accounts-condenser-appbase-2017-12-jussi-tests.json",
+                "condenser_api.get_accounts",
+            ),
+            (
+                "steem-appbase/get_dynamic_global_properties-condenser-0.19.4-appbasetest.timcliff.com-2018-04-15.json",
+                "condenser_api.get_dynamic_global_properties",
+            ),
+        ],
+        refusal: "is not an active or owner key of steemit on chain",
+    },
+    KeyCheck {
+        generation: "hived",
+        profile: "HIVE",
+        account: "ned",
+        config: "hived/get_config-database_api-1.24.6-api.openhive.network-jussi-2020-11-07.json",
+        answers: &[
+            (
+                "hived/get_accounts-condenser-1.24-api.openhive.network-jussi-2020-11-07.json",
+                "condenser_api.get_accounts",
+            ),
+            (
+                "hived/get_dynamic_global_properties-condenser-1.24-api.openhive.network-jussi-2020-11-07.json",
+                "condenser_api.get_dynamic_global_properties",
+            ),
+        ],
+        refusal: "is not an active key of ned on chain",
+    },
+];
+
+#[tokio::test]
+async fn signer_start_up_key_check_reads_each_generations_accounts_as_recorded()
+-> anyhow::Result<()> {
+    let signer = workspace_binary("vwf-signer")?;
+    let mut failures = Vec::new();
+    for k in KEY_CHECKS {
+        let scenario = Scenario {
+            generation: k.generation,
+            profile: k.profile,
+            account: k.account,
+            primary_key: None,
+            config: k.config,
+            answers: k.answers,
+            shows: &[],
+        };
+        let mut nodes = Vec::new();
+        for _ in 0..3 {
+            nodes.push(start_node(&scenario).await?);
+        }
+        let urls: Vec<&str> = nodes.iter().map(|n| n.url.as_str()).collect();
+        let policy = format!(
+            "\n[[account]]\nname = {:?}\nallow_null_key = true\n[[account.client]]\nidentity = {:?}\nmay = [\"status\"]\n",
+            k.account,
+            vwf_tests::signer::MONITOR
+        );
+        let setup = vwf_tests::signer::SignerSetup::create_with(
+            &urls,
+            &policy,
+            &vwf_tests::signer::SignerOptions {
+                profile: k.profile,
+                ..Default::default()
+            },
+        )?;
+        let config = setup.config.to_str().context("temp path is not UTF-8")?;
+        let out = run(&signer, &["serve", "--config", config]).await?;
+        let shown = text(&out);
+        println!("== {}\n{shown}", k.generation);
+        // The test key is not the recorded account's: the start is refused with exit 2,
+        // naming the account and the key, on one line.
+        let errors: Vec<&str> = shown.lines().filter(|l| l.starts_with("error:")).collect();
+        if out.status.code() != Some(2) || errors.len() != 1 || !errors[0].contains(k.refusal) {
+            failures.push(format!(
+                "{}: serve did not refuse with {:?}",
+                k.generation, k.refusal
             ));
         }
     }
