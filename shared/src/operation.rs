@@ -127,3 +127,136 @@ impl WitnessUpdate {
         Ok(())
     }
 }
+
+/// The two props this product ever sends in a [`WitnessSetProperties`], in the chain's order
+/// (a `flat_map` sorted by key).
+pub const WITNESS_SET_PROPERTIES_KEYS: [&str; 2] = ["key", "new_signing_key"];
+
+/// `witness_set_properties` (Steem and Hive since HF20) as this product sends it: only the
+/// signing key change. Authorized by the witness's current block signing key, named in the
+/// `key` prop, so no active key is needed; the chain refuses it when `key` is not the key on
+/// chain. Every prop value is the fc::raw packing of the value, as a byte vector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessSetProperties {
+    /// The witness account.
+    pub owner: String,
+    /// The witness's current block signing key (the `key` prop): the operation's authority.
+    pub current_key: PublicKey,
+    /// The key to set (the `new_signing_key` prop); the null key disables the witness.
+    pub new_signing_key: PublicKey,
+}
+
+impl WitnessSetProperties {
+    /// Appends the operation as a static_variant member: varint tag, `owner`, `props` (a
+    /// sorted flat_map of string to byte vector), empty `extensions`. Fails on a profile whose
+    /// chain has no such operation.
+    pub fn write_to(&self, out: &mut Vec<u8>, profile: &ChainProfile) -> Result<(), Error> {
+        let tag = profile
+            .witness_set_properties_tag
+            .ok_or_else(|| Self::not_on(profile))?;
+        write_varint32(out, tag);
+        write_string(out, &self.owner);
+        write_varint32(out, 2);
+        for (name, key) in WITNESS_SET_PROPERTIES_KEYS
+            .iter()
+            .zip([&self.current_key, &self.new_signing_key])
+        {
+            write_string(out, name);
+            // A public_key_type packs to its 33 bytes; the prop holds them as a vector.
+            write_varint32(out, 33);
+            out.extend_from_slice(key.as_bytes());
+        }
+        // extensions: an empty flat_set
+        write_varint32(out, 0);
+        Ok(())
+    }
+
+    /// Checks what the chain's `validate()` and evaluator check before the authority: the
+    /// owner's name, a chain that has the operation, and a current key that can sign (the null
+    /// key cannot, so a disabled witness can only be re-enabled with `witness_update`).
+    pub fn validate(&self, profile: &ChainProfile) -> Result<(), Error> {
+        check_account_name(&self.owner).map_err(|e| e.at("owner"))?;
+        if profile.witness_set_properties_tag.is_none() {
+            return Err(Self::not_on(profile));
+        }
+        if self.current_key.is_null() {
+            return Err(Error::ChainRule {
+                rule: "the current signing key is the null key, which can sign nothing: \
+                       re-enable the witness with witness_update and the active key"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn not_on(profile: &ChainProfile) -> Error {
+        Error::ChainRule {
+            rule: format!(
+                "witness_set_properties does not exist on {} (a chain before HF20): use \
+                 witness_update with the active key",
+                profile.name.as_str()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::read_varint32;
+    use proptest::prelude::*;
+
+    /// Reads a length-prefixed string at `at`; returns it and the offset after it.
+    fn string_at(bytes: &[u8], at: usize) -> Option<(String, usize)> {
+        let (len, used) = read_varint32(bytes.get(at..)?).ok()?;
+        let start = at + used;
+        let end = start + usize::try_from(len).ok()?;
+        Some((
+            String::from_utf8(bytes.get(start..end)?.to_vec()).ok()?,
+            end,
+        ))
+    }
+
+    proptest! {
+        /// Any owner and keys: the bytes parse back into the same fields, props in sorted key
+        /// order, each value the key's 33 bytes.
+        #[test]
+        fn witness_set_properties_bytes_parse_back(
+            owner in "[a-z][a-z0-9-]{2,15}",
+            current in proptest::array::uniform32(any::<u8>()),
+            new in proptest::array::uniform32(any::<u8>()),
+            null in any::<bool>(),
+        ) {
+            let key = |tail: [u8; 32], parity: u8| {
+                let mut b = [0u8; 33];
+                b[0] = parity;
+                b[1..].copy_from_slice(&tail);
+                PublicKey::from_bytes(b)
+            };
+            let (Ok(current_key), Ok(new_signing_key)) = (
+                key(current, 2),
+                if null { PublicKey::from_bytes([0; 33]) } else { key(new, 3) },
+            ) else {
+                return Ok(()); // not a point on the curve: not a key
+            };
+            let op = WitnessSetProperties { owner: owner.clone(), current_key, new_signing_key };
+            let mut out = Vec::new();
+            prop_assert!(op.write_to(&mut out, &ChainProfile::steem()).is_ok());
+            prop_assert_eq!(out[0], 42);
+            let (parsed_owner, mut at) = string_at(&out, 1).unwrap_or_default();
+            prop_assert_eq!(parsed_owner, owner);
+            prop_assert_eq!(out[at], 2);
+            at += 1;
+            let mut names = Vec::new();
+            for expected in [current_key, new_signing_key] {
+                let (name, next) = string_at(&out, at).unwrap_or_default();
+                names.push(name);
+                prop_assert_eq!(out[next], 33);
+                prop_assert_eq!(&out[next + 1..next + 34], expected.as_bytes());
+                at = next + 34;
+            }
+            prop_assert_eq!(names, WITNESS_SET_PROPERTIES_KEYS.to_vec());
+            prop_assert_eq!(&out[at..], &[0u8][..]);
+        }
+    }
+}

@@ -121,6 +121,9 @@ pub struct ChainProfile {
     pub props_layout: PropsLayout,
     /// The `witness_update` index in the chain's operation variant.
     pub witness_update_tag: u32,
+    /// The `witness_set_properties` index (Steem and Hive since HF20); `None` on a chain
+    /// without the operation (VIT, a 0.19 chain).
+    pub witness_set_properties_tag: Option<u32>,
     /// The smallest `account_creation_fee` the chain accepts, in satoshis of the core asset.
     pub min_account_creation_fee: i64,
 }
@@ -139,6 +142,7 @@ impl ChainProfile {
             core_symbol: AssetSymbol::new("VIT", "VIT", 3),
             props_layout: PropsLayout::TwoFields,
             witness_update_tag: 11,
+            witness_set_properties_tag: None,
             min_account_creation_fee: 100,
         }
     }
@@ -154,6 +158,8 @@ impl ChainProfile {
                 field: "sbd_interest_rate".into(),
             },
             witness_update_tag: 11,
+            // steem protocol/operations.hpp: the 43rd member of the operation static_variant.
+            witness_set_properties_tag: Some(42),
             min_account_creation_fee: 1,
         }
     }
@@ -171,6 +177,8 @@ impl ChainProfile {
                 field: "hbd_interest_rate".into(),
             },
             witness_update_tag: 11,
+            // hive protocol/operations.hpp: unchanged from Steem.
+            witness_set_properties_tag: Some(42),
             min_account_creation_fee: 1,
         }
     }
