@@ -6,7 +6,10 @@
 //! 3. its fingerprint in `[revoked]` + SIGHUP: its open connection is closed, every new
 //!    handshake is refused, and the many refusals take a bounded number of audit lines;
 //! 4. the original monitor certificate still gets Status and the kill switch through, from the
-//!    same signer process.
+//!    same signer process, also after a flood of SIGHUPs;
+//!
+//! and a SIGHUP sent while the signer is still loading its key (as `systemctl reload` right
+//! after a start can) does not stop it.
 //!
 //! Every wait is bounded; nothing asserts on timing.
 
@@ -20,7 +23,7 @@ use vwf_proto::v1::set_signing_key_response::Outcome;
 use vwf_tests::harness::SimChain;
 use vwf_tests::process::workspace_binary;
 use vwf_tests::signer::{ACCOUNT, MONITOR, SignerSetup, default_policy};
-use vwf_tests::tx::{NULL_KEY, test_key};
+use vwf_tests::tx::{NULL_KEY, TEST_WIFS, test_key};
 use vwf_tests::wait::{wait_for, wait_until};
 
 const SIM: &str = env!("CARGO_BIN_EXE_vwf-simchain");
@@ -170,13 +173,35 @@ async fn a_revoked_certificate_is_refused_after_sighup_and_the_monitor_still_get
     let detail = applied["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("1 fingerprint(s)"), "{applied}");
     println!("reload: {detail}");
+    // The held connection was open at the reload: closed by it, not merely refused later.
+    let closed: u64 = detail
+        .split("; ")
+        .nth(1)
+        .and_then(|part| part.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("no count of closed connections in {detail:?}"))?;
+    assert!(closed >= 1, "the held connection was not closed: {detail}");
     assert_eq!(daemon.pid(), Some(pid), "the signer restarted or stopped");
 
-    // The held connection was closed (or its request is refused): it gets nothing more.
-    let on_held = tokio::time::timeout(CALL_BOUND, held.status(pb::StatusRequest {}))
-        .await
-        .context("the held connection neither answered nor closed")?;
-    assert!(on_held.is_err(), "revoked certificate served: {on_held:?}");
+    // Several streams at once on the held channel (HTTP/2 multiplexing; the channel redials
+    // after the close): none is served.
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let mut client = held.clone();
+            tokio::spawn(async move {
+                tokio::time::timeout(CALL_BOUND, client.status(pb::StatusRequest {})).await
+            })
+        })
+        .collect();
+    for (stream, call) in calls.into_iter().enumerate() {
+        let on_held = call
+            .await?
+            .context("the held channel neither answered nor closed")?;
+        assert!(
+            on_held.is_err(),
+            "stream {stream}: revoked certificate served: {on_held:?}"
+        );
+    }
 
     // Every new connection of the revoked certificate is refused at the handshake.
     for attempt in 0..ATTEMPTS {
@@ -221,7 +246,25 @@ async fn a_revoked_certificate_is_refused_after_sighup_and_the_monitor_still_get
         "no reload line in the signer's log"
     );
 
-    // 4. The monitor's own certificate: Status and the kill switch.
+    // 4. A flood of SIGHUPs (the same valid file): the signer keeps serving, the list stays.
+    let reloads_before = audited(&setup, "reload", "allowed")?.len();
+    for _ in 0..20 {
+        hangup(pid)?;
+    }
+    wait_for(
+        "a reload after the flood in the audit log",
+        WAIT_BOUND,
+        Duration::from_millis(100),
+        || async { Ok(audited(&setup, "reload", "allowed")?.len() > reloads_before) },
+    )
+    .await?;
+    assert_eq!(daemon.pid(), Some(pid), "the signer stopped under SIGHUPs");
+    assert!(
+        status(&setup, &address, SECOND).await.is_err(),
+        "the revoked certificate got back in after the flood"
+    );
+
+    // The monitor's own certificate: Status and the kill switch.
     let answer = status(&setup, &address, MONITOR).await?;
     assert_eq!(answer.client_identity, MONITOR);
     let mut monitor = setup.client(&address, MONITOR).await?;
@@ -246,5 +289,106 @@ async fn a_revoked_certificate_is_refused_after_sighup_and_the_monitor_still_get
     assert_eq!(witness["signing_key"].as_str(), Some(NULL_KEY));
     assert_eq!(daemon.pid(), Some(pid), "the signer restarted or stopped");
     daemon.stop().await?;
+    // No secret in what the signer wrote: its log, its audit log.
+    let audit_text = std::fs::read_to_string(setup.state_file("audit.jsonl"))?;
+    let log_text = std::fs::read_to_string(&log)?;
+    for (what, text) in [("log", &log_text), ("audit log", &audit_text)] {
+        for secret in [TEST_WIFS[0], "PRIVATE KEY", "correct horse"] {
+            assert!(!text.contains(secret), "the signer's {what} holds a secret");
+        }
+    }
+    Ok(())
+}
+
+/// `systemctl reload` right after `systemctl start` (the unit is `Type=exec`, so it counts as
+/// started while the key still loads): the SIGHUP arrives while the signer reads its
+/// passphrase. SIGHUP's default action would end the process, and systemd does not restart a
+/// service that SIGHUP ended. The passphrase file is a FIFO here, so the test knows the signer
+/// is reading it when the signal is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sighup_while_the_key_loads_does_not_stop_the_signer() -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    use tokio::io::AsyncBufReadExt as _;
+
+    let sim = SimChain::spawn(SIM, &["--block-interval-ms", "300"]).await?;
+    let setup = SignerSetup::create(&[sim.node(0)], &default_policy(3)?)?;
+    let fifo = setup.dir.path().join("passphrase");
+    let passphrase = std::fs::read(&fifo)?;
+    std::fs::remove_file(&fifo)?;
+    let made = Command::new("mkfifo")
+        .args(["-m", "600"])
+        .arg(&fifo)
+        .status()?;
+    if !made.success() {
+        bail!("mkfifo failed: {made}");
+    }
+    let log = setup.dir.path().join("signer.log");
+    let mut child = tokio::process::Command::new(workspace_binary("vwf-signer")?)
+        .arg("serve")
+        .arg("--config")
+        .arg(&setup.config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(&log)?))
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().context("the signer has no pid")?;
+    // Opening the FIFO for writing returns once the signer has opened it for reading.
+    let path = fifo.clone();
+    let opener =
+        tokio::task::spawn_blocking(move || std::fs::OpenOptions::new().write(true).open(path));
+    let mut writer = match tokio::time::timeout(WAIT_BOUND, opener).await {
+        Ok(opened) => opened??,
+        Err(_) => {
+            // Unblocks the opener (a reader meets the waiting writer).
+            let _ = std::fs::File::open(&fifo);
+            bail!("the signer did not open its passphrase file within {WAIT_BOUND:?}");
+        }
+    };
+    hangup(pid)?;
+    writer.write_all(&passphrase)?;
+    drop(writer);
+
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(WAIT_BOUND, lines.next_line())
+        .await
+        .context("the signer printed nothing")??;
+    let Some(first) = first else {
+        let status = tokio::time::timeout(WAIT_BOUND, child.wait()).await??;
+        bail!(
+            "the signer ended ({status}) on a SIGHUP during start-up: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    };
+    let address = serde_json::from_str::<Value>(&first)?["listening"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("bad first line {first:?}"))?;
+    // The SIGHUP is applied once serving: one reload of the same file.
+    wait_for(
+        "the reload of the early SIGHUP in the audit log",
+        WAIT_BOUND,
+        Duration::from_millis(100),
+        || async { Ok(!audited(&setup, "reload", "allowed")?.is_empty()) },
+    )
+    .await?;
+    let answer = status(&setup, &address, MONITOR).await?;
+    assert_eq!(answer.client_identity, MONITOR);
+    terminate(pid)?;
+    tokio::time::timeout(WAIT_BOUND, child.wait())
+        .await
+        .context("the signer did not stop on SIGTERM")??;
+    Ok(())
+}
+
+fn terminate(pid: u32) -> anyhow::Result<()> {
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()?;
+    if !status.success() {
+        bail!("kill -TERM {pid} failed: {status}");
+    }
     Ok(())
 }

@@ -46,6 +46,19 @@ impl ServeArgs {
     pub fn run(self) -> Result<(), Error> {
         // Before the key is in memory: no core dumps, no ptrace by the same user.
         hardening::harden_process()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+        // Before the key loads: SIGHUP's default action ends the process, and loading can take
+        // seconds (scrypt, a passphrase prompt) while the unit already counts as started, so a
+        // `systemctl reload` then would stop the signer for good (systemd does not restart a
+        // service that SIGHUP ended). A SIGHUP received meanwhile is applied once serving.
+        let hangup = {
+            let _runtime = runtime.enter();
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .map_err(|e| Error::Internal(format!("cannot handle SIGHUP: {e}")))?
+        };
         let settings = SignerConfig::load(&self.config)?;
         let loaded = load_active_key_with(
             &settings.key.age_file,
@@ -55,19 +68,15 @@ impl ServeArgs {
         if let Some(error) = &loaded.memory_lock {
             tracing::warn!(%error, "the key's memory page could not be locked; it may be swapped out (grant CAP_IPC_LOCK or raise LimitMEMLOCK)");
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
-        runtime.block_on(serve(settings, loaded))
+        runtime.block_on(serve(settings, loaded, hangup))
     }
 }
 
-async fn serve(settings: Settings, loaded: LoadedKey) -> Result<(), Error> {
-    use tokio::signal::unix::{SignalKind, signal};
-    // Before anything is served: SIGHUP's default action would end the process.
-    let hangup = signal(SignalKind::hangup())
-        .map_err(|e| Error::Internal(format!("cannot handle SIGHUP: {e}")))?;
+async fn serve(
+    settings: Settings,
+    loaded: LoadedKey,
+    hangup: tokio::signal::unix::Signal,
+) -> Result<(), Error> {
     let files = &settings.raw.tls;
     let ca = read_pem(&files.client_ca, false)?;
     let cert = read_pem(&files.cert, false)?;
