@@ -827,6 +827,33 @@ mod revoked_tests {
         }
     }
 
+    /// A reload logs and audits why the file is invalid: a passphrase written inline, where
+    /// only "prompt" or "systemd-ask-password" goes, must not be in that text.
+    #[test]
+    fn a_passphrase_written_in_the_config_is_refused_without_being_shown() {
+        for (value, secret) in [
+            ("\"hunter2 correct horse\"", "hunter2"),
+            ("123456789", "123456789"),
+            ("1.25e9", "1250000000"),
+        ] {
+            let text = tests_base().replace(
+                "identity_file = \"identity\"",
+                &format!("passphrase = {value}"),
+            );
+            let message = SignerConfig::parse(Path::new("s.toml"), &text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(message.contains("[key] passphrase must be"), "{message}");
+            assert!(!message.contains(secret), "{message}");
+        }
+        let prompt = tests_base().replace(
+            "identity_file = \"identity\"",
+            "passphrase = \"systemd-ask-password\"",
+        );
+        assert!(SignerConfig::parse(Path::new("s.toml"), &prompt).is_ok());
+    }
+
     fn tests_base() -> String {
         r#"
 [tls]

@@ -230,6 +230,10 @@ struct Registry {
     open: HashMap<SocketAddr, Arc<Activity>>,
     open_by_ip: HashMap<IpAddr, usize>,
     open_by_identity: HashMap<String, usize>,
+    /// The deny list the last [`Connections::close_revoked`] applied: a connection whose
+    /// handshake was verified against the list before it, and that is admitted after it, is
+    /// refused here instead of staying open.
+    revoked: Option<DenyList>,
 }
 
 fn decrement<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
@@ -337,6 +341,21 @@ impl Connections {
         certificate: Option<CertId>,
     ) -> Result<Ticket, Refused> {
         let mut registry = self.lock();
+        if let Some(why) = registry
+            .revoked
+            .as_ref()
+            .zip(certificate.as_ref())
+            .and_then(|(deny, id)| deny.revokes(id))
+        {
+            return Err(Refused {
+                rule: "mutual-tls",
+                kind: "certificate-revoked",
+                detail: format!(
+                    "connection from {peer} closed: its client certificate was revoked ({why}) \
+                     while it was handshaking"
+                ),
+            });
+        }
         let limits = &self.limits;
         let refused = |kind, detail| {
             Err(Refused {
@@ -400,9 +419,12 @@ impl Connections {
     }
 
     /// Closes every open connection whose certificate `deny` revokes (each reads end of stream
-    /// at once; a request in flight on it is cut short). Returns how many.
+    /// at once; a request in flight on it is cut short), and refuses those it revokes that are
+    /// admitted later (their handshake may have been verified before `deny` was in force).
+    /// Returns how many were closed.
     pub fn close_revoked(&self, deny: &DenyList) -> usize {
-        let registry = self.lock();
+        let mut registry = self.lock();
+        registry.revoked = Some(deny.clone());
         let mut closed = 0;
         for activity in registry.open.values() {
             let revoked = activity
@@ -1007,6 +1029,42 @@ mod tests {
         assert!(!kept.activity.revoked.load(Ordering::Acquire));
         // Already closing: not counted twice.
         assert_eq!(connections.close_revoked(&deny), 0);
+        Ok(())
+    }
+
+    /// A reload racing a handshake: the handshake was verified against the old list, the
+    /// reload closed the open connections, then the connection is admitted. It must not stay
+    /// open (nor take a place in the caps) with its revoked certificate.
+    #[test]
+    fn a_connection_verified_before_a_revocation_and_admitted_after_it_is_refused()
+    -> Result<(), String> {
+        use crate::revocation::{Fingerprint, RevokedConfig, Serial};
+        let connections = Connections::new(limits());
+        let id = |byte: u8| -> Result<CertId, String> {
+            Ok(CertId {
+                fingerprint: Fingerprint::parse(&format!("{byte:02x}").repeat(32))?,
+                serial: Some(Serial::parse(&format!("{byte:02x}"))?),
+            })
+        };
+        let peer = |port| SocketAddr::from(([10, 0, 0, 1], port));
+        let deny = RevokedConfig {
+            fingerprints: Vec::new(),
+            serials: vec!["01".into()],
+        }
+        .build()?;
+        assert_eq!(connections.close_revoked(&deny), 0);
+        let late = connections.admit(peer(1), "spiffe://vwf/old", Some(id(1)?));
+        assert!(
+            matches!(&late, Err(r) if r.kind == "certificate-revoked" && r.rule == "mutual-tls"),
+            "{late:?}"
+        );
+        assert_eq!(connections.counts(), (0, 0));
+        let other = connections.admit(peer(2), "spiffe://vwf/monitor", Some(id(2)?));
+        assert!(other.is_ok(), "{other:?}");
+        // A later list without it lets it in again.
+        assert_eq!(connections.close_revoked(&DenyList::default()), 0);
+        let again = connections.admit(peer(3), "spiffe://vwf/old", Some(id(1)?));
+        assert!(again.is_ok(), "{again:?}");
         Ok(())
     }
 

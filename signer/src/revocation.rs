@@ -6,6 +6,18 @@
 //! number (both hex; colons between byte pairs optional; any case). Serials are unique per CA
 //! and the signer trusts one CA, so a serial alone names one certificate.
 //!
+//! What an entry does not cover:
+//! - **the key**: a certificate issued again for the same key, with another serial, is a
+//!   different certificate and is accepted unless listed too (`certs issue` always makes a
+//!   new key, so this takes a certificate made by other tools);
+//! - **issuers**: only the client's own (leaf) certificate is compared; listing an
+//!   intermediate CA does not refuse the certificates it issued (remove it from
+//!   `[tls] client_ca` and restart instead). Extra certificates a client sends after its own
+//!   change nothing: its own is still the one checked.
+//!
+//! When serials are listed and a client certificate's serial cannot be read (the certificate
+//! does not parse, though the chain verified), it is refused.
+//!
 //! Where a revocation is enforced:
 //! - **new connections**: [`RevokingVerifier`] fails the handshake with
 //!   `CertificateError::Revoked` (the client gets a `certificate_revoked` alert; the listener
@@ -232,10 +244,18 @@ impl DenyList {
         if self.fingerprints.contains(&id.fingerprint) {
             return Some(format!("fingerprint {}", id.fingerprint));
         }
-        id.serial
-            .as_ref()
-            .filter(|serial| self.serials.contains(serial))
-            .map(|serial| format!("serial {serial}"))
+        match &id.serial {
+            Some(serial) => self
+                .serials
+                .contains(serial)
+                .then(|| format!("serial {serial}")),
+            // Serials are listed and this one cannot be read: refused rather than let a listed
+            // serial through unchecked.
+            None if !self.serials.is_empty() => {
+                Some("serial unreadable (the certificate does not parse)".into())
+            }
+            None => None,
+        }
     }
 
     /// As [`DenyList::revokes`] for a DER-encoded certificate (parsed only when serials are

@@ -484,3 +484,144 @@ fn certs_issue_and_list_refuse_bad_input_with_exit_2() -> TestResult {
     );
     Ok(())
 }
+
+/// A file planted where `issue` writes (a symlink to a file elsewhere, dangling or not) is
+/// refused without --force and replaced, never written through, with it.
+#[test]
+fn certs_issue_never_writes_through_a_planted_symlink() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    assert!(init(dir.path(), &[])?.status.success());
+    let elsewhere = tempfile::tempdir()?;
+    let dangling = elsewhere.path().join("stolen.key");
+    let existing = elsewhere.path().join("victim.pem");
+    std::fs::write(&existing, "victim\n")?;
+    std::os::unix::fs::symlink(&dangling, dir.path().join("client-x.example.key"))?;
+    std::os::unix::fs::symlink(&existing, dir.path().join("client-x.example.pem"))?;
+    let ca_dir = text(dir.path());
+    let issue = |extra: &[&str]| {
+        let mut args = vec!["issue", "--client", "x.example", "--ca-dir", &ca_dir];
+        args.extend_from_slice(extra);
+        certs(&args)
+    };
+    assert_bad_input(&issue(&[])?, "--force");
+    assert!(!dangling.exists());
+    assert_eq!(std::fs::read_to_string(&existing)?, "victim\n");
+    let forced = issue(&["--force"])?;
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert!(
+        !dangling.exists(),
+        "the key was written through the symlink"
+    );
+    assert_eq!(std::fs::read_to_string(&existing)?, "victim\n");
+    for (name, expected) in [
+        ("client-x.example.key", 0o600),
+        ("client-x.example.pem", 0o644),
+    ] {
+        let metadata = std::fs::symlink_metadata(dir.path().join(name))?;
+        assert!(metadata.file_type().is_file(), "{name} is still a symlink");
+        assert_eq!(metadata.permissions().mode() & 0o777, expected, "{name}");
+    }
+    Ok(())
+}
+
+/// `certs list` over hostile *.pem files: each is refused with one line and exit 2, naming
+/// the file and never echoing a key; a FIFO is skipped instead of read; many certificates in
+/// one file are all listed.
+#[test]
+fn certs_list_refuses_hostile_files_clearly() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let list = |dir: &Path| certs(&["list", "--dir", &text(dir)]);
+    let ca = CertificateAuthority::generate("t", Validity::days_from_now(10))?;
+    let client = ca.issue_client_certificate("spiffe://vwf/m", Validity::days_from_now(10))?;
+    let secret_line = client
+        .key_pem
+        .lines()
+        .nth(1)
+        .ok_or("a key PEM has a body")?
+        .to_owned();
+    let bad_base64 = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n".to_owned();
+    let not_x509 = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        "QUJDRA=="
+    );
+    let unterminated = "-----BEGIN CERTIFICATE-----\nQUJDRA==\n".to_owned();
+    let huge = client
+        .cert_pem
+        .repeat(64 * 1024 / client.cert_pem.len() + 1);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("huge.pem", huge.into_bytes(), "huge.pem"),
+        (
+            "binary.pem",
+            vec![0xff, 0xfe, 0x00, 0x80, 0x16, 0x03],
+            "binary.pem",
+        ),
+        ("empty.pem", Vec::new(), "no PEM certificate"),
+        (
+            "key.pem",
+            client.key_pem.as_bytes().to_vec(),
+            "no PEM certificate",
+        ),
+        (
+            "key-and-junk.pem",
+            format!("{}{bad_base64}", client.key_pem.as_str()).into_bytes(),
+            "key-and-junk.pem",
+        ),
+        (
+            "notx509.pem",
+            not_x509.into_bytes(),
+            "not an X.509 certificate",
+        ),
+        (
+            "unterminated.pem",
+            unterminated.into_bytes(),
+            "unterminated.pem",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let case = tempfile::tempdir()?;
+        std::fs::write(case.path().join(name), &bytes)?;
+        let output = list(case.path())?;
+        assert_bad_input(&output, expected);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains(&secret_line), "{name}: the key is echoed");
+        assert!(!stderr.contains("PRIVATE KEY"), "{name}: {stderr}");
+    }
+    // A FIFO named *.pem is not a file: skipped, not read (reading it would block forever).
+    let made = Command::new("mkfifo")
+        .arg(dir.path().join("fifo.pem"))
+        .status()?;
+    assert!(made.success());
+    let many = 40;
+    std::fs::write(dir.path().join("many.pem"), client.cert_pem.repeat(many))?;
+    let mut child = Command::new(BIN)
+        .args(["certs", "list", "--dir", &text(dir.path())])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait()?.is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill()?;
+            return Err("certs list hung on a FIFO".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output()?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout)?;
+    assert_eq!(stdout.lines().count(), many, "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.starts_with("many.pem role=client"))
+    );
+    Ok(())
+}

@@ -45,13 +45,46 @@ pub struct KeyConfig {
 }
 
 /// How an interactive passphrase is asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PassphraseMode {
     /// On the controlling TTY without echo.
     Prompt,
     /// Through `systemd-ask-password`.
     SystemdAskPassword,
+}
+
+/// `"prompt"` or `"systemd-ask-password"`. Anything else is refused without being shown: an
+/// operator may have written the passphrase itself there, and the error goes to stderr, the
+/// journal and (on a SIGHUP reload) the audit log.
+impl<'de> Deserialize<'de> for PassphraseMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Mode;
+        const REFUSED: &str = "[key] passphrase must be \"prompt\" or \"systemd-ask-password\" \
+            (the value is not shown: a passphrase belongs in passphrase_file)";
+        impl serde::de::Visitor<'_> for Mode {
+            type Value = PassphraseMode;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("\"prompt\" or \"systemd-ask-password\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<PassphraseMode, E> {
+                match text {
+                    "prompt" => Ok(PassphraseMode::Prompt),
+                    "systemd-ask-password" => Ok(PassphraseMode::SystemdAskPassword),
+                    _ => Err(E::custom(REFUSED)),
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<PassphraseMode, E> {
+                Err(E::custom(REFUSED))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<PassphraseMode, E> {
+                Err(E::custom(REFUSED))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<PassphraseMode, E> {
+                Err(E::custom(REFUSED))
+            }
+        }
+        deserializer.deserialize_any(Mode)
+    }
 }
 
 /// The checked `[key]` section.

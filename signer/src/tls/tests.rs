@@ -84,6 +84,14 @@ fn handshake(
     client: Arc<rustls::ClientConfig>,
     server: Arc<ServerConfig>,
 ) -> Result<Option<rustls::ProtocolVersion>, rustls::Error> {
+    connect(client, server).map(|server| server.protocol_version())
+}
+
+/// As [`handshake`], returning the server's side of the connection.
+fn connect(
+    client: Arc<rustls::ClientConfig>,
+    server: Arc<ServerConfig>,
+) -> Result<rustls::ServerConnection, rustls::Error> {
     use std::io::Write as _;
     let name = rustls::pki_types::ServerName::try_from("localhost")
         .map_err(|e| rustls::Error::General(e.to_string()))?;
@@ -107,7 +115,40 @@ fn handshake(
     let mut received = [0u8; 4];
     std::io::Read::read_exact(&mut server.reader(), &mut received)
         .map_err(|e| rustls::Error::General(e.to_string()))?;
-    Ok(server.protocol_version())
+    Ok(server)
+}
+
+/// A client that kept its session (the same client config, hence its resumption store) gets
+/// a full handshake every time: no ticket is ever sent, no session is cached, no early data.
+#[test]
+fn the_signer_never_resumes_a_session() -> TestResult {
+    let ca = CertificateAuthority::generate("t", Validity::days_from_now(1))?;
+    let server = ca.issue_server_certificate(&["localhost".into()], Validity::days_from_now(1))?;
+    let config = server_rustls_config_revoking(
+        ca.cert_pem(),
+        &server.cert_pem,
+        &server.key_pem,
+        &Revocations::default(),
+    )?;
+    assert!(!config.session_storage.can_cache());
+    assert!(!config.ticketer.enabled());
+    assert_eq!(config.send_tls13_tickets, 0);
+    assert_eq!(config.max_early_data_size, 0);
+    let client = ca.issue_client_certificate("spiffe://vwf/monitor", Validity::days_from_now(1))?;
+    let client_config = client_config(
+        ca.cert_pem(),
+        Some((&client.cert_pem, &client.key_pem)),
+        &rustls::version::TLS13,
+    )?;
+    for round in 0..3 {
+        let connection = connect(client_config.clone(), config.clone())?;
+        assert_eq!(
+            connection.handshake_kind(),
+            Some(rustls::HandshakeKind::Full),
+            "round {round}"
+        );
+    }
+    Ok(())
 }
 
 #[test]
