@@ -64,11 +64,7 @@ impl Poller {
 
     /// One round: a reading per quorum node (index = node index) and a health per configured
     /// server (index = server index), both polled concurrently.
-    pub async fn poll(
-        &mut self,
-        now_ms: u64,
-        max_lag: Duration,
-    ) -> (Vec<Result<Reading, String>>, Vec<Health>) {
+    pub async fn poll(&mut self, now_ms: u64) -> (Vec<Result<Reading, String>>, Vec<Health>) {
         let account = self.account.clone();
         let readings = poll_slots(&mut self.nodes, &self.profile, self.timeout, move |c| {
             let account = account.clone();
@@ -86,24 +82,17 @@ impl Poller {
                 })
             }
         });
-        let health = health(
-            &mut self.servers,
-            &self.profile,
-            self.timeout,
-            now_ms,
-            max_lag,
-        );
+        let health = health(&mut self.servers, &self.profile, self.timeout, now_ms);
         tokio::join!(readings, health)
     }
 }
 
-/// Health per configured server: its own node's head time within `max_lag` of `now_ms`.
+/// Per configured server: what its own node answered (its head block's age at `now_ms`).
 async fn health(
     servers: &mut [Option<Slot>],
     profile: &ChainProfile,
     timeout: Duration,
     now_ms: u64,
-    max_lag: Duration,
 ) -> Vec<Health> {
     let mut present: Vec<Slot> = Vec::new();
     let mut index = Vec::new();
@@ -121,18 +110,12 @@ async fn health(
     })
     .await;
     let mut out = vec![Health::Unchecked; servers.len()];
-    let max_lag_ms = u64::try_from(max_lag.as_millis()).unwrap_or(u64::MAX);
     for ((slot, i), head) in present.into_iter().zip(index).zip(heads) {
         out[i] = match head {
-            Err(e) => Health::Unhealthy(format!("node unreachable: {e}")),
-            Ok(t) => {
-                let lag = now_ms.saturating_sub(u64::from(t) * 1000);
-                if lag > max_lag_ms {
-                    Health::Unhealthy(format!("node head block is {} s old", lag / 1000))
-                } else {
-                    Health::Healthy
-                }
-            }
+            Err(e) => Health::Unreachable(e),
+            Ok(t) => Health::Answered {
+                head_age_ms: now_ms.saturating_sub(u64::from(t) * 1000),
+            },
         };
         servers[i] = Some(slot);
     }

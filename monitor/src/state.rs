@@ -12,6 +12,7 @@
 //! `decide` (thresholds, target, request id), `reply` (signer outcomes), `tests` (the tables).
 
 mod decide;
+mod evidence;
 mod reply;
 mod transition;
 pub mod types;
@@ -22,6 +23,6 @@ mod tests;
 pub use decide::request_id;
 pub use transition::step;
 pub use types::{
-    Action, AlertDraft, ChainView, Event, Health, Input, KeyRequest, Miss, Mode, Outcome, Pending,
-    PendingStatus, STATE_VERSION, Severity, State,
+    Action, AlertDraft, ChainView, Event, Health, Input, KeyRequest, Miss, Mode, NodeEvidence,
+    Outcome, Pending, PendingStatus, STATE_VERSION, Severity, State,
 };

@@ -245,6 +245,11 @@ pub fn summary(s: &Settings) -> String {
         "threshold: {} missed block(s) {window}",
         p.thresholds.missed_blocks
     );
+    let _ = writeln!(
+        out,
+        "evidence: {}",
+        crate::commands::status::explain_evidence(&p.evidence)
+    );
     for srv in p
         .servers
         .iter()

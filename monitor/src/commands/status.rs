@@ -118,7 +118,7 @@ async fn report(path: &Path, out: &mut String) -> Result<(), Error> {
         s.node_timeout,
     );
     let now = now_ms();
-    let (readings, health) = poller.poll(now, s.health_max_lag).await;
+    let (readings, health) = poller.poll(now).await;
     let lag = u64::try_from(s.max_head_lag.as_millis()).unwrap_or(u64::MAX);
     let a = quorum::assess(&readings, s.quorum, lag, now);
     say!(
@@ -161,31 +161,67 @@ async fn report(path: &Path, out: &mut String) -> Result<(), Error> {
         ),
         (None, why) => say!(out, "NO QUORUM: {}", why.as_deref().unwrap_or("")),
     }
+    let max_lag_ms = millis(p.health_max_lag);
     for (i, (srv, h)) in p.servers.iter().zip(&health).enumerate() {
         say!(
             out,
             "server {}: {}",
             srv.name,
-            explain_health(h, i, s.health_max_lag.as_secs())
+            explain_health(h, i, max_lag_ms)
         );
     }
+    say!(out, "evidence: {}", explain_evidence(&p.evidence));
     Ok(())
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What the monitor does with the active server's own node, as one line.
+pub(crate) fn explain_evidence(e: &crate::config::Evidence) -> String {
+    if !e.enabled() {
+        return "off (only misses count; [evidence] fast_threshold / preemptive are not set)"
+            .to_owned();
+    }
+    let mut acts = Vec::new();
+    if let Some(f) = e.fast_threshold {
+        acts.push(format!("{f} miss(es) trigger the switch"));
+    }
+    if e.preemptive {
+        acts.push("switch before the next slot when the next backup's node is in sync".to_owned());
+    }
+    format!(
+        "when the active server's node has been {} for {} consecutive poll(s): {}",
+        if e.unreachable_is_evidence {
+            format!(
+                "stale (head older than {} ms) or unreachable",
+                millis(e.stale_after)
+            )
+        } else {
+            format!("stale (head older than {} ms)", millis(e.stale_after))
+        },
+        e.polls,
+        acts.join("; ")
+    )
 }
 
 /// One server's health as a sentence: what was checked, what it means for a failover to it
 /// (server `index` 0 is the primary, never a failover target), and what to do when unchecked.
-fn explain_health(health: &Health, index: usize, max_lag_s: u64) -> String {
+fn explain_health(health: &Health, index: usize, max_lag_ms: u64) -> String {
     let primary = index == 0;
-    match health {
-        Health::Healthy => format!(
-            "healthy (its node is reachable and its head block is at most {max_lag_s} s old){}",
+    let (why, unchecked) = (health.unhealthy(max_lag_ms), *health == Health::Unchecked);
+    match why {
+        _ if unchecked => format!(
+            "no node configured for this server (health not checked{}; set `node = \"<url>\"` \
+             in its [[server]] section to check it)",
             if primary {
                 ""
             } else {
-                "; usable as a failover target"
+                "; a failover assumes it is usable"
             }
         ),
-        Health::Unhealthy(why) => format!(
+        Some(why) => format!(
             "UNHEALTHY: {why}{}",
             if primary {
                 ""
@@ -193,13 +229,13 @@ fn explain_health(health: &Health, index: usize, max_lag_s: u64) -> String {
                 "; a failover skips it while this lasts"
             }
         ),
-        Health::Unchecked => format!(
-            "no node configured for this server (health not checked{}; set `node = \"<url>\"` \
-             in its [[server]] section to check it)",
+        None => format!(
+            "healthy (its node is reachable and its head block is at most {} s old){}",
+            max_lag_ms / 1000,
             if primary {
                 ""
             } else {
-                "; a failover assumes it is usable"
+                "; usable as a failover target"
             }
         ),
     }
@@ -211,7 +247,7 @@ mod tests {
 
     #[test]
     fn every_health_variant_explains_itself() {
-        let unchecked = explain_health(&Health::Unchecked, 1, 60);
+        let unchecked = explain_health(&Health::Unchecked, 1, 60_000);
         assert!(
             unchecked.starts_with("no node configured for this server (health not checked")
                 && unchecked.contains("a failover assumes it is usable")
@@ -220,17 +256,30 @@ mod tests {
         );
         assert!(!unchecked.contains("Unchecked"));
         let sick = explain_health(
-            &Health::Unhealthy("node head block is 90 s old".into()),
+            &Health::Answered {
+                head_age_ms: 90_500,
+            },
             2,
-            60,
+            60_000,
         );
         assert_eq!(
             sick,
             "UNHEALTHY: node head block is 90 s old; a failover skips it while this lasts"
         );
-        let fine = explain_health(&Health::Healthy, 1, 60);
+        let fine = explain_health(
+            &Health::Answered {
+                head_age_ms: 59_000,
+            },
+            1,
+            60_000,
+        );
         assert!(fine.starts_with("healthy (its node is reachable") && fine.contains("60 s"));
         // The primary is never a failover target: no word about failovers to it.
-        assert!(!explain_health(&Health::Unchecked, 0, 60).contains("failover"));
+        assert!(!explain_health(&Health::Unchecked, 0, 60_000).contains("failover"));
+        let gone = explain_health(&Health::Unreachable("connection refused".into()), 1, 60_000);
+        assert_eq!(
+            gone,
+            "UNHEALTHY: node unreachable: connection refused; a failover skips it while this lasts"
+        );
     }
 }

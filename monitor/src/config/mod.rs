@@ -17,7 +17,9 @@ use vwf_shared::names::check_account_name;
 use vwf_shared::{ChainProfile, ProfileName, PublicKey};
 
 pub use error::{ConfigError, Problem};
-pub use settings::{AlertSettings, Policy, Server, Settings, SignerSettings, Thresholds, Window};
+pub use settings::{
+    AlertSettings, Evidence, Policy, Server, Settings, SignerSettings, Thresholds, Window,
+};
 
 use error::Problems;
 use raw::RawConfig;
@@ -261,6 +263,8 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
         });
     }
 
+    let evidence = check_evidence(&raw.evidence, t.missed_blocks, block_interval, &servers, p);
+
     let signer = check_signer(raw.signer, &resolve, p);
     if let Some(e) = unset_credential.take() {
         p.add(
@@ -280,6 +284,8 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
         dry_run: raw.dry_run,
         retry_initial: signer.1,
         retry_max: signer.2,
+        health_max_lag: block_interval * raw.health.max_lag_intervals.max(1),
+        evidence,
     };
     Some(Settings {
         path: path.to_owned(),
@@ -291,7 +297,6 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
         quorum,
         node_timeout: Duration::from_millis(chain.node_timeout_ms),
         max_head_lag,
-        health_max_lag: block_interval * raw.health.max_lag_intervals.max(1),
         policy,
         signer: signer.0,
         alerts: AlertSettings {
@@ -301,6 +306,63 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
             webhook: raw.alerts.webhook,
         },
     })
+}
+
+/// Checks `[evidence]` against the thresholds and the servers' nodes.
+fn check_evidence(
+    e: &raw::RawEvidence,
+    missed_blocks: u32,
+    block_interval: Duration,
+    servers: &[Server],
+    p: &mut Problems,
+) -> Evidence {
+    if e.polls == 0 {
+        p.add(
+            "evidence.polls",
+            "must be at least 1",
+            "use the number of consecutive failed polls that mean the server is down, e.g. 3",
+        );
+    }
+    if e.stale_blocks < 2 {
+        p.add(
+            "evidence.stale_blocks",
+            format!(
+                "{} would call a node in sync stale (its head block is up to one interval old)",
+                e.stale_blocks
+            ),
+            "use at least 2; the default is 3",
+        );
+    }
+    match e.fast_threshold {
+        Some(0) => p.add(
+            "evidence.fast_threshold",
+            "must be at least 1",
+            "a switch on evidence alone is `preemptive = true`",
+        ),
+        Some(f) if f >= missed_blocks => p.add(
+            "evidence.fast_threshold",
+            format!("{f} is not below thresholds.missed_blocks ({missed_blocks})"),
+            "make it smaller (e.g. 1), or remove it",
+        ),
+        _ => {}
+    }
+    let enabled = e.fast_threshold.is_some() || e.preemptive;
+    // The last server has no backup to go to, so only the others' nodes can give evidence.
+    let watched = servers.len().saturating_sub(1);
+    if enabled && servers[..watched].iter().all(|s| s.node.is_none()) {
+        p.add(
+            "evidence",
+            "fast_threshold or preemptive is set, but no server with a backup after it has a `node`",
+            "set `node = \"https://...\"` on each server to its own node, or remove [evidence]",
+        );
+    }
+    Evidence {
+        polls: e.polls.max(1),
+        stale_after: block_interval * e.stale_blocks.max(2),
+        fast_threshold: e.fast_threshold,
+        preemptive: e.preemptive,
+        unreachable_is_evidence: e.unreachable_is_evidence,
+    }
 }
 
 /// The shortest `[signer] status_interval_seconds`: the signer counts each `Status` call

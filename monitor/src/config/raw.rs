@@ -35,6 +35,9 @@ pub(crate) struct RawConfig {
     /// Backup health checks.
     #[serde(default)]
     pub(crate) health: RawHealth,
+    /// Acting on the active server's own node's evidence (off by default).
+    #[serde(default)]
+    pub(crate) evidence: RawEvidence,
     /// Primary first, then backups in failover order.
     #[serde(default, rename = "server")]
     pub(crate) servers: Vec<RawServer>,
@@ -104,6 +107,48 @@ impl Default for RawHealth {
             max_lag_intervals: default_health_lag(),
         }
     }
+}
+
+/// `[evidence]`: what the active server's own node (`[[server]] node`) adds to the misses.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEvidence {
+    /// Consecutive polls the active server's node must fail before it counts. Default 3.
+    #[serde(default = "default_evidence_polls")]
+    pub(crate) polls: u32,
+    /// The node is stale when its head block is older than this many block intervals. Default 3.
+    #[serde(default = "default_stale_blocks")]
+    pub(crate) stale_blocks: u32,
+    /// With that evidence, this many misses trigger the switch. Default: off.
+    pub(crate) fast_threshold: Option<u32>,
+    /// With that evidence and a next backup whose node is in sync, switch without waiting for
+    /// a miss. Default false.
+    #[serde(default)]
+    pub(crate) preemptive: bool,
+    /// An unreachable node counts too, not only one that answers with a stale head (the
+    /// monitor's own network can make a node unreachable). Default false.
+    #[serde(default)]
+    pub(crate) unreachable_is_evidence: bool,
+}
+
+impl Default for RawEvidence {
+    fn default() -> Self {
+        RawEvidence {
+            polls: default_evidence_polls(),
+            stale_blocks: default_stale_blocks(),
+            fast_threshold: None,
+            preemptive: false,
+            unreachable_is_evidence: false,
+        }
+    }
+}
+
+fn default_evidence_polls() -> u32 {
+    3
+}
+
+fn default_stale_blocks() -> u32 {
+    3
 }
 
 /// One `[[server]]`.

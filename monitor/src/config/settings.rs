@@ -27,8 +27,6 @@ pub struct Settings {
     pub node_timeout: Duration,
     /// A reading whose head block time is further than this from the local clock is stale.
     pub max_head_lag: Duration,
-    /// A server's own node whose head block time lags more than this is unhealthy.
-    pub health_max_lag: Duration,
     /// The decision rules.
     pub policy: Policy,
     /// How to reach the signer.
@@ -54,6 +52,34 @@ pub struct Policy {
     pub retry_initial: Duration,
     /// Longest retry delay.
     pub retry_max: Duration,
+    /// A backup's own node whose head block is older than this is unhealthy (passed over).
+    pub health_max_lag: Duration,
+    /// What the active server's own node adds to the misses.
+    pub evidence: Evidence,
+}
+
+/// Acting on the active server's own node (`[evidence]`): a node that has stopped following
+/// the chain (or, where allowed, stopped answering) corroborates that the server cannot
+/// produce. A node that answers in sync never triggers anything by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    /// Consecutive failing polls before the node counts as evidence; at least 1.
+    pub polls: u32,
+    /// The node is stale when its head block is older than this.
+    pub stale_after: Duration,
+    /// With evidence, misses that trigger the switch (below `missed_blocks`); `None`: off.
+    pub fast_threshold: Option<u32>,
+    /// With evidence and a next backup known to be in sync, switch before the next slot.
+    pub preemptive: bool,
+    /// An unreachable node counts as evidence, not only a stale one.
+    pub unreachable_is_evidence: bool,
+}
+
+impl Evidence {
+    /// Whether anything acts on the evidence.
+    pub fn enabled(&self) -> bool {
+        self.fast_threshold.is_some() || self.preemptive
+    }
 }
 
 impl Policy {

@@ -232,3 +232,53 @@ fn a_credential_path_without_credentials_directory_says_how_to_run_it() {
     );
     assert!(shown.contains("vwf-run"), "{shown}");
 }
+
+#[test]
+fn evidence_is_off_by_default_and_checked_when_set() {
+    let d = Dir::new(0o600);
+    let s = parse(&d.path(), GOOD).unwrap_or_else(|e| panic!("{e}"));
+    let e = s.policy.evidence;
+    assert!(!e.enabled() && !e.preemptive && !e.unreachable_is_evidence);
+    assert_eq!((e.polls, e.fast_threshold), (3, None));
+    assert_eq!(e.stale_after, Duration::from_secs(9));
+
+    // The primary needs a node for evidence against it; GOOD has one only on the last server.
+    let on = |extra: &str| format!("{GOOD}\n[evidence]\n{extra}\n");
+    let fields = |text: &str| -> Vec<String> {
+        problems(&d, text).into_iter().map(|p| p.field).collect()
+    };
+    assert_eq!(fields(&on("preemptive = true")), ["evidence"]);
+    let with_node = GOOD.replace(
+        "name = \"primary\"",
+        "name = \"primary\"\nnode = \"http://127.0.0.1:5\"",
+    );
+    let on = |extra: &str| format!("{with_node}\n[evidence]\n{extra}\n");
+    let s = parse(
+        &d.path(),
+        &on("polls = 2\nstale_blocks = 4\nfast_threshold = 1\npreemptive = true\n\
+             unreachable_is_evidence = true"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let e = s.policy.evidence;
+    assert!(e.enabled() && e.preemptive && e.unreachable_is_evidence);
+    assert_eq!((e.polls, e.fast_threshold), (2, Some(1)));
+    assert_eq!(e.stale_after, Duration::from_secs(12));
+    for (extra, field, says) in [
+        ("polls = 0", "evidence.polls", "at least 1"),
+        ("stale_blocks = 1", "evidence.stale_blocks", "in sync stale"),
+        ("fast_threshold = 0", "evidence.fast_threshold", "at least 1"),
+        ("fast_threshold = 3", "evidence.fast_threshold", "not below"),
+    ] {
+        let found = problems(&d, &on(extra));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.field == field && p.message.contains(says)),
+            "{extra}: {found:?}"
+        );
+    }
+    assert!(matches!(
+        parse(&d.path(), &on("preemptiv = true")),
+        Err(ConfigError::Parse { .. })
+    ));
+}

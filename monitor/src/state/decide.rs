@@ -2,7 +2,8 @@
 
 use vwf_shared::PublicKey;
 
-use super::transition::alert;
+use super::evidence::{corroborated, miss_threshold};
+use super::transition::{alert, millis};
 use super::types::{
     Action, ChainView, Event, Health, Miss, Mode, Pending, PendingStatus, Severity, State,
 };
@@ -64,11 +65,12 @@ pub(super) fn next_target<'a>(
     index: usize,
     health: &[Health],
 ) -> (Option<&'a Server>, Vec<String>) {
+    let max_lag_ms = millis(policy.health_max_lag);
     let mut skipped = Vec::new();
     for (i, s) in policy.servers.iter().enumerate().skip(index + 1) {
-        match health.get(i) {
-            Some(Health::Unhealthy(why)) => skipped.push(format!("{} ({why})", s.name)),
-            _ => return (Some(s), skipped),
+        match health.get(i).and_then(|h| h.unhealthy(max_lag_ms)) {
+            Some(why) => skipped.push(format!("{} ({why})", s.name)),
+            None => return (Some(s), skipped),
         }
     }
     (None, skipped)
@@ -98,17 +100,68 @@ pub(super) fn decide(
     };
     let n = counted(policy, *baseline_total_missed, *last_total_missed, misses);
     let absolute = policy.servers[index].total_missed_threshold;
+    let evidence = corroborated(policy, &st.node_evidence, server);
+    let (target, skipped) = next_target(policy, index, health);
+    // Whether the evidence, not the plain thresholds, decided.
+    let mut on_evidence = true;
     let reason = if n >= policy.thresholds.missed_blocks {
+        on_evidence = false;
         format!("{server} missed {n} block(s) since take-over at block {takeover_block}")
+    } else if n >= miss_threshold(policy, &st.node_evidence, server) {
+        format!(
+            "{server} missed {n} block(s) since take-over at block {takeover_block}, \
+             corroborated: {}",
+            evidence.as_deref().unwrap_or_default()
+        )
     } else if let Some(t) = absolute.filter(|t| view.total_missed >= *t) {
+        on_evidence = false;
         format!(
             "total_missed {} reached the threshold {t} while {server} was active",
             view.total_missed
         )
+    } else if let Some(why) = evidence.as_deref().filter(|_| policy.evidence.preemptive) {
+        // Only to a backup whose own node is known to be in sync: a pre-emptive switch to a
+        // backup that cannot produce either would cost the slot it tried to save.
+        let in_sync = target
+            .and_then(|t| policy.server_by_key(&t.key))
+            .and_then(|i| health.get(i))
+            .is_some_and(|h| h.is_known_healthy(millis(policy.health_max_lag)));
+        let Some(backup) = target.filter(|_| in_sync) else {
+            let held = match target {
+                None if skipped.is_empty() => {
+                    "no backup is left (the kill switch waits for the misses)".to_owned()
+                }
+                None => format!("no backup's node is in sync: {}", skipped.join(", ")),
+                Some(t) => format!("{} has no node to show that it is in sync", t.name),
+            };
+            acts.push(alert(
+                AlertKind::NodeTrouble,
+                Severity::Warning,
+                &format!("preemptive-held-{server}@{takeover_block}"),
+                format!("{server} looks down; no pre-emptive switch: {held}"),
+                format!(
+                    "{server}: {why}; the switch waits for {} missed block(s)",
+                    miss_threshold(policy, &st.node_evidence, server)
+                ),
+            ));
+            return;
+        };
+        format!("pre-emptive: {server} {why}; {} is in sync", backup.name)
     } else {
         return;
     };
-    let (target, skipped) = next_target(policy, index, health);
+    if on_evidence && st.node_evidence.unreachable_only {
+        acts.push(alert(
+            AlertKind::NodeTrouble,
+            Severity::Warning,
+            &format!("unreachable-evidence-{server}@{takeover_block}"),
+            format!("acting on unreachable-only evidence against {server}"),
+            format!(
+                "{reason}; [evidence] unreachable_is_evidence = true counts a node the monitor \
+                 cannot reach, which its own network can cause"
+            ),
+        ));
+    }
     let (to_name, to_key) = target.map_or(("null".to_owned(), PublicKey::NULL), |s| {
         (s.name.clone(), s.key)
     });

@@ -7,6 +7,8 @@ use vwf_shared::PublicKey;
 
 use super::*;
 use crate::alert::AlertKind;
+
+mod evidence;
 use crate::config::{Policy, Server, Thresholds, Window};
 
 const K1: &str = "VIT6qcfB4dwgLg5Geygaf3jP1L6wjyMPaCJheWZ3P74R5L2T5EZwG";
@@ -40,6 +42,14 @@ fn policy(servers: usize) -> Policy {
         dry_run: false,
         retry_initial: Duration::from_secs(3),
         retry_max: Duration::from_secs(60),
+        health_max_lag: Duration::from_secs(30),
+        evidence: crate::config::Evidence {
+            polls: 3,
+            stale_after: Duration::from_secs(9),
+            fast_threshold: None,
+            preemptive: false,
+            unreachable_is_evidence: false,
+        },
     }
 }
 
@@ -160,7 +170,9 @@ fn with(mut p: Policy, f: impl FnOnce(&mut Policy)) -> Policy {
 
 fn cases() -> Vec<Case> {
     use In::{C, H};
-    let bad = || Health::Unhealthy("node head block is 60 s old".into());
+    let bad = || Health::Answered {
+        head_age_ms: 60_000,
+    };
     vec![
         (
             "relative: history before start is not counted",
@@ -270,7 +282,16 @@ fn cases() -> Vec<Case> {
             policy(3),
             vec![
                 C(K1, 0, 10),
-                H(K1, 3, 11, vec![Health::Healthy, bad(), Health::Healthy]),
+                H(
+                    K1,
+                    3,
+                    11,
+                    vec![
+                        Health::Answered { head_age_ms: 1000 },
+                        bad(),
+                        Health::Answered { head_age_ms: 1000 },
+                    ],
+                ),
             ],
             vec!["backup-2"],
             "active:primary",
@@ -280,7 +301,12 @@ fn cases() -> Vec<Case> {
             policy(3),
             vec![
                 C(K1, 0, 10),
-                H(K1, 3, 11, vec![Health::Healthy, bad(), bad()]),
+                H(
+                    K1,
+                    3,
+                    11,
+                    vec![Health::Answered { head_age_ms: 1000 }, bad(), bad()],
+                ),
             ],
             vec!["null"],
             "active:primary",
@@ -687,7 +713,9 @@ fn in_dry_run_mode_the_missed_blocks_alert_says_dry_run() {
 #[test]
 fn misses_name_the_backup_a_failover_would_pick() {
     let p = policy(3);
-    let sick = || Health::Unhealthy("node head block is 60 s old".into());
+    let sick = || Health::Answered {
+        head_age_ms: 60_000,
+    };
     let health = vec![Health::Unchecked, sick(), Health::Unchecked];
     let r = run(
         &p,

@@ -1,6 +1,7 @@
 //! The transition rules of [`step`].
 
 use super::decide::{counted, decide, next_target, prune};
+use super::evidence::{miss_threshold, track};
 use super::reply::on_reply;
 use super::types::{
     Action, AlertDraft, ChainView, Event, Health, Input, KeyRequest, Miss, Mode, Pending,
@@ -56,6 +57,7 @@ fn on_chain(
         }
     }
     follow(policy, st, view, health, ours, acts);
+    track(policy, st, health);
     if st.pending.is_none() {
         decide(policy, st, view, health, acts);
     }
@@ -228,6 +230,7 @@ fn follow(
                 server,
                 new,
                 counted,
+                threshold: miss_threshold(policy, &st.node_evidence, server),
                 takeover_block: *takeover_block,
                 view,
             };
@@ -318,6 +321,8 @@ struct MissReport<'a> {
     server: &'a str,
     new: u32,
     counted: u32,
+    /// The misses that trigger the switch now (lower with corroborating evidence).
+    threshold: u32,
     takeover_block: u32,
     view: &'a ChainView,
 }
@@ -326,7 +331,7 @@ struct MissReport<'a> {
 /// to which backup, or the kill switch). Its key names the take-over, so the misses of two
 /// incidents are never grouped into one alert.
 fn missed_alert(policy: &Policy, m: &MissReport<'_>, next: &Next) -> Action {
-    let threshold = policy.thresholds.missed_blocks;
+    let threshold = m.threshold;
     let (action, change) = if next.kill_switch {
         (
             "the kill switch".to_owned(),

@@ -38,6 +38,9 @@ pub struct State {
     /// Earliest local time (ms) for the next signer attempt (not persisted: retry at once).
     #[serde(skip)]
     pub next_attempt_ms: u64,
+    /// The active server's node's failures (not persisted: counted again after a restart).
+    #[serde(skip)]
+    pub node_evidence: NodeEvidence,
 }
 
 impl State {
@@ -53,6 +56,7 @@ impl State {
             dry_run: None,
             in_flight: false,
             next_attempt_ms: 0,
+            node_evidence: NodeEvidence::default(),
         }
     }
 
@@ -192,15 +196,54 @@ pub struct ChainView {
     pub head_time: u32,
 }
 
-/// A server's own node, as last checked.
+/// A server's own node, as last checked: what it answered, not yet judged (the same answer is
+/// judged against the backups' lag limit and the active server's staleness limit).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Health {
-    /// Synced.
-    Healthy,
-    /// Not synced or unreachable, with the reason.
-    Unhealthy(String),
-    /// No node configured for it: assumed usable.
+    /// It answered; its head block is this many ms old by the local clock.
+    Answered {
+        /// Local time of the poll minus the head block's time, in ms (0 if ahead).
+        head_age_ms: u64,
+    },
+    /// It did not answer, with the reason.
+    Unreachable(String),
+    /// No node configured for it: assumed usable as a backup, never evidence.
     Unchecked,
+}
+
+impl Health {
+    /// Why a failover to this server should pass it over: its node is unreachable or its head
+    /// block is older than `max_lag_ms`. `None`: usable.
+    pub fn unhealthy(&self, max_lag_ms: u64) -> Option<String> {
+        match self {
+            Health::Answered { head_age_ms } if *head_age_ms > max_lag_ms => {
+                Some(format!("node head block is {} s old", head_age_ms / 1000))
+            }
+            Health::Answered { .. } | Health::Unchecked => None,
+            Health::Unreachable(why) => Some(format!("node unreachable: {why}")),
+        }
+    }
+
+    /// Checked and found in sync within `max_lag_ms` (an unchecked server is not).
+    pub fn is_known_healthy(&self, max_lag_ms: u64) -> bool {
+        matches!(self, Health::Answered { head_age_ms } if *head_age_ms <= max_lag_ms)
+    }
+}
+
+/// What the active server's own node has shown over consecutive polls: evidence that the
+/// server cannot produce. In memory only: after a restart it is counted again from zero, so a
+/// restart can delay an evidence-driven switch, never cause one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeEvidence {
+    /// The server it is about (reset when another server is active).
+    pub server: String,
+    /// Consecutive polls in which its node failed (stale, or unreachable where that counts).
+    pub polls: u32,
+    /// No counted poll found it answering: the evidence is only that it is unreachable, which
+    /// the monitor's own network can cause.
+    pub unreachable_only: bool,
+    /// The last failure, for logs and alerts.
+    pub last: String,
 }
 
 /// What happened.
