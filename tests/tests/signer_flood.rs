@@ -125,12 +125,38 @@ impl Signer {
     /// What the monitor does on its worst day, on a fresh connection: Status, then the kill
     /// switch, which must be applied on chain. Returns the kill switch's latency (measured,
     /// printed, never asserted).
+    ///
+    /// The flood comes from the monitor's own address here (everything is 127.0.0.1), so the
+    /// per-address handshake cap is shared: a fresh connection whose first byte has not arrived
+    /// yet when the signer makes room can be evicted with the flood's silent sockets. The real
+    /// monitor keeps its link warm and retries a failed call; so does this, a bounded number
+    /// of times, and prints how many connections it took.
     async fn status_and_kill_switch(&self, request_id: &str) -> anyhow::Result<Duration> {
-        let mut monitor = self.setup.client(&self.address, MONITOR).await?;
-        let status = tokio::time::timeout(CALL_BOUND, monitor.status(pb::StatusRequest {}))
-            .await
-            .context("Status did not answer within the bound")??
-            .into_inner();
+        const CONNECT_ATTEMPTS: usize = 5;
+        let mut attempt = 0;
+        let (mut monitor, status) = loop {
+            attempt += 1;
+            let connected = async {
+                let mut monitor = self.setup.client(&self.address, MONITOR).await?;
+                let status = tokio::time::timeout(CALL_BOUND, monitor.status(pb::StatusRequest {}))
+                    .await
+                    .context("Status did not answer within the bound")??
+                    .into_inner();
+                anyhow::Ok((monitor, status))
+            }
+            .await;
+            match connected {
+                Ok(done) => break done,
+                Err(error) if attempt < CONNECT_ATTEMPTS => {
+                    println!("connection {attempt} for Status failed: {error:#}; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => {
+                    return Err(error.context(format!("{CONNECT_ATTEMPTS} connections failed")));
+                }
+            }
+        };
+        println!("Status answered on connection {attempt}");
         assert_eq!(status.client_identity, MONITOR);
         let started = Instant::now();
         let request = pb::SetSigningKeyRequest {
