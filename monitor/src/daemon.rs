@@ -101,7 +101,7 @@ impl Daemon {
     /// One poll round.
     async fn poll_once(&mut self) -> Result<(), Error> {
         let now = now_ms();
-        let (readings, health) = self.poller.poll(now).await;
+        let (readings, health) = self.poller.poll().await;
         let lag_ms = u64::try_from(self.settings.max_head_lag.as_millis()).unwrap_or(u64::MAX);
         let a = quorum::assess(&readings, self.settings.quorum, lag_ms, now);
         let urls = self.poller.urls();

@@ -64,7 +64,7 @@ impl Poller {
 
     /// One round: a reading per quorum node (index = node index) and a health per configured
     /// server (index = server index), both polled concurrently.
-    pub async fn poll(&mut self, now_ms: u64) -> (Vec<Result<Reading, String>>, Vec<Health>) {
+    pub async fn poll(&mut self) -> (Vec<Result<Reading, String>>, Vec<Health>) {
         let account = self.account.clone();
         let readings = poll_slots(&mut self.nodes, &self.profile, self.timeout, move |c| {
             let account = account.clone();
@@ -82,17 +82,16 @@ impl Poller {
                 })
             }
         });
-        let health = health(&mut self.servers, &self.profile, self.timeout, now_ms);
+        let health = health(&mut self.servers, &self.profile, self.timeout);
         tokio::join!(readings, health)
     }
 }
 
-/// Per configured server: what its own node answered (its head block's age at `now_ms`).
+/// Per configured server: what its own node answered (its head block number).
 async fn health(
     servers: &mut [Option<Slot>],
     profile: &ChainProfile,
     timeout: Duration,
-    now_ms: u64,
 ) -> Vec<Health> {
     let mut present: Vec<Slot> = Vec::new();
     let mut index = Vec::new();
@@ -105,7 +104,7 @@ async fn health(
     let heads = poll_slots(&mut present, profile, timeout, |c| async move {
         c.get_dynamic_global_properties()
             .await
-            .map(|d| d.time.0)
+            .map(|d| d.head_block_number)
             .map_err(|e| e.to_string())
     })
     .await;
@@ -113,9 +112,7 @@ async fn health(
     for ((slot, i), head) in present.into_iter().zip(index).zip(heads) {
         out[i] = match head {
             Err(e) => Health::Unreachable(e),
-            Ok(t) => Health::Answered {
-                head_age_ms: now_ms.saturating_sub(u64::from(t) * 1000),
-            },
+            Ok(head_block) => Health::Answered { head_block },
         };
         servers[i] = Some(slot);
     }

@@ -118,7 +118,7 @@ async fn report(path: &Path, out: &mut String) -> Result<(), Error> {
         s.node_timeout,
     );
     let now = now_ms();
-    let (readings, health) = poller.poll(now).await;
+    let (readings, health) = poller.poll().await;
     let lag = u64::try_from(s.max_head_lag.as_millis()).unwrap_or(u64::MAX);
     let a = quorum::assess(&readings, s.quorum, lag, now);
     say!(
@@ -161,21 +161,17 @@ async fn report(path: &Path, out: &mut String) -> Result<(), Error> {
         ),
         (None, why) => say!(out, "NO QUORUM: {}", why.as_deref().unwrap_or("")),
     }
-    let max_lag_ms = millis(p.health_max_lag);
+    let agreed_head = a.view.as_ref().map(|v| v.head_block);
     for (i, (srv, h)) in p.servers.iter().zip(&health).enumerate() {
         say!(
             out,
             "server {}: {}",
             srv.name,
-            explain_health(h, i, max_lag_ms)
+            explain_health(h, i, agreed_head, p.health_max_lag_blocks)
         );
     }
     say!(out, "evidence: {}", explain_evidence(&p.evidence));
     Ok(())
-}
-
-fn millis(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What the monitor does with the active server's own node, as one line.
@@ -195,11 +191,14 @@ pub(crate) fn explain_evidence(e: &crate::config::Evidence) -> String {
         "when the active server's node has been {} for {} consecutive poll(s): {}",
         if e.unreachable_is_evidence {
             format!(
-                "stale (head older than {} ms) or unreachable",
-                millis(e.stale_after)
+                "stale (more than {} blocks behind the agreed head) or unreachable",
+                e.stale_blocks
             )
         } else {
-            format!("stale (head older than {} ms)", millis(e.stale_after))
+            format!(
+                "stale (more than {} blocks behind the agreed head)",
+                e.stale_blocks
+            )
         },
         e.polls,
         acts.join("; ")
@@ -208,36 +207,35 @@ pub(crate) fn explain_evidence(e: &crate::config::Evidence) -> String {
 
 /// One server's health as a sentence: what was checked, what it means for a failover to it
 /// (server `index` 0 is the primary, never a failover target), and what to do when unchecked.
-fn explain_health(health: &Health, index: usize, max_lag_ms: u64) -> String {
+fn explain_health(
+    health: &Health,
+    index: usize,
+    agreed_head: Option<u32>,
+    max_lag_blocks: u32,
+) -> String {
     let primary = index == 0;
-    let (why, unchecked) = (health.unhealthy(max_lag_ms), *health == Health::Unchecked);
-    match why {
-        _ if unchecked => format!(
+    let as_target = |usable: &'static str| if primary { "" } else { usable };
+    match (health, agreed_head) {
+        (Health::Unchecked, _) => format!(
             "no node configured for this server (health not checked{}; set `node = \"<url>\"` \
              in its [[server]] section to check it)",
-            if primary {
-                ""
-            } else {
-                "; a failover assumes it is usable"
-            }
+            as_target("; a failover assumes it is usable")
         ),
-        Some(why) => format!(
-            "UNHEALTHY: {why}{}",
-            if primary {
-                ""
-            } else {
-                "; a failover skips it while this lasts"
-            }
+        (Health::Answered { head_block }, None) => format!(
+            "its node answered with head block {head_block}; no agreed head to compare it with \
+             (no quorum)"
         ),
-        None => format!(
-            "healthy (its node is reachable and its head block is at most {} s old){}",
-            max_lag_ms / 1000,
-            if primary {
-                ""
-            } else {
-                "; usable as a failover target"
-            }
-        ),
+        (_, agreed) => match health.unhealthy(agreed.unwrap_or_default(), max_lag_blocks) {
+            Some(why) => format!(
+                "UNHEALTHY: {why}{}",
+                as_target("; a failover skips it while this lasts")
+            ),
+            None => format!(
+                "healthy (its node is reachable and at most {max_lag_blocks} blocks behind the \
+                 agreed head){}",
+                as_target("; usable as a failover target")
+            ),
+        },
     }
 }
 
@@ -247,7 +245,7 @@ mod tests {
 
     #[test]
     fn every_health_variant_explains_itself() {
-        let unchecked = explain_health(&Health::Unchecked, 1, 60_000);
+        let unchecked = explain_health(&Health::Unchecked, 1, Some(100), 10);
         assert!(
             unchecked.starts_with("no node configured for this server (health not checked")
                 && unchecked.contains("a failover assumes it is usable")
@@ -255,31 +253,29 @@ mod tests {
             "{unchecked}"
         );
         assert!(!unchecked.contains("Unchecked"));
-        let sick = explain_health(
-            &Health::Answered {
-                head_age_ms: 90_500,
-            },
-            2,
-            60_000,
-        );
+        let sick = explain_health(&Health::Answered { head_block: 70 }, 2, Some(100), 10);
         assert_eq!(
             sick,
-            "UNHEALTHY: node head block is 90 s old; a failover skips it while this lasts"
+            "UNHEALTHY: node is 30 blocks behind the agreed head; a failover skips it while this lasts"
         );
-        let fine = explain_health(
-            &Health::Answered {
-                head_age_ms: 59_000,
-            },
-            1,
-            60_000,
+        let fine = explain_health(&Health::Answered { head_block: 99 }, 1, Some(100), 10);
+        assert!(
+            fine.starts_with("healthy (its node is reachable") && fine.contains("10 blocks"),
+            "{fine}"
         );
-        assert!(fine.starts_with("healthy (its node is reachable") && fine.contains("60 s"));
         // The primary is never a failover target: no word about failovers to it.
-        assert!(!explain_health(&Health::Unchecked, 0, 60_000).contains("failover"));
-        let gone = explain_health(&Health::Unreachable("connection refused".into()), 1, 60_000);
+        assert!(!explain_health(&Health::Unchecked, 0, Some(100), 10).contains("failover"));
+        let gone = explain_health(
+            &Health::Unreachable("connection refused".into()),
+            1,
+            None,
+            10,
+        );
         assert_eq!(
             gone,
             "UNHEALTHY: node unreachable: connection refused; a failover skips it while this lasts"
         );
+        let alone = explain_health(&Health::Answered { head_block: 7 }, 1, None, 10);
+        assert!(alone.contains("no agreed head"), "{alone}");
     }
 }

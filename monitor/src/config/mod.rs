@@ -263,7 +263,7 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
         });
     }
 
-    let evidence = check_evidence(&raw.evidence, t.missed_blocks, block_interval, &servers, p);
+    let evidence = check_evidence(&raw.evidence, t.missed_blocks, &servers, p);
 
     let signer = check_signer(raw.signer, &resolve, p);
     if let Some(e) = unset_credential.take() {
@@ -284,7 +284,7 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
         dry_run: raw.dry_run,
         retry_initial: signer.1,
         retry_max: signer.2,
-        health_max_lag: block_interval * raw.health.max_lag_intervals.max(1),
+        health_max_lag_blocks: raw.health.max_lag_intervals.max(1),
         evidence,
     };
     Some(Settings {
@@ -312,7 +312,6 @@ fn check(path: &Path, raw: RawConfig, p: &mut Problems) -> Option<Settings> {
 fn check_evidence(
     e: &raw::RawEvidence,
     missed_blocks: u32,
-    block_interval: Duration,
     servers: &[Server],
     p: &mut Problems,
 ) -> Evidence {
@@ -327,7 +326,7 @@ fn check_evidence(
         p.add(
             "evidence.stale_blocks",
             format!(
-                "{} would call a node in sync stale (its head block is up to one interval old)",
+                "{} would call a node in sync stale (it can be a block behind the others)",
                 e.stale_blocks
             ),
             "use at least 2; the default is 3",
@@ -358,7 +357,7 @@ fn check_evidence(
     }
     Evidence {
         polls: e.polls.max(1),
-        stale_after: block_interval * e.stale_blocks.max(2),
+        stale_blocks: e.stale_blocks.max(2),
         fast_threshold: e.fast_threshold,
         preemptive: e.preemptive,
         unreachable_is_evidence: e.unreachable_is_evidence,

@@ -96,7 +96,8 @@ impl Default for RawThresholds {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawHealth {
-    /// A server's own node is unhealthy if its head block is older than this many intervals. Default 10.
+    /// A server's own node is unhealthy if its head is more than this many blocks behind the
+    /// head the quorum agrees on. Default 10.
     #[serde(default = "default_health_lag")]
     pub(crate) max_lag_intervals: u32,
 }
@@ -116,7 +117,8 @@ pub(crate) struct RawEvidence {
     /// Consecutive polls the active server's node must fail before it counts. Default 3.
     #[serde(default = "default_evidence_polls")]
     pub(crate) polls: u32,
-    /// The node is stale when its head block is older than this many block intervals. Default 3.
+    /// The node is stale when its head is more than this many blocks behind the head the
+    /// quorum agrees on. Default 3.
     #[serde(default = "default_stale_blocks")]
     pub(crate) stale_blocks: u32,
     /// With that evidence, this many misses trigger the switch. Default: off.

@@ -52,8 +52,9 @@ pub struct Policy {
     pub retry_initial: Duration,
     /// Longest retry delay.
     pub retry_max: Duration,
-    /// A backup's own node whose head block is older than this is unhealthy (passed over).
-    pub health_max_lag: Duration,
+    /// A backup's own node more than this many blocks behind the agreed head is unhealthy
+    /// (passed over).
+    pub health_max_lag_blocks: u32,
     /// What the active server's own node adds to the misses.
     pub evidence: Evidence,
 }
@@ -65,8 +66,8 @@ pub struct Policy {
 pub struct Evidence {
     /// Consecutive failing polls before the node counts as evidence; at least 1.
     pub polls: u32,
-    /// The node is stale when its head block is older than this.
-    pub stale_after: Duration,
+    /// The node is stale when its head is more than this many blocks behind the agreed head.
+    pub stale_blocks: u32,
     /// With evidence, misses that trigger the switch (below `missed_blocks`); `None`: off.
     pub fast_threshold: Option<u32>,
     /// With evidence and a next backup known to be in sync, switch before the next slot.

@@ -240,13 +240,12 @@ fn evidence_is_off_by_default_and_checked_when_set() {
     let e = s.policy.evidence;
     assert!(!e.enabled() && !e.preemptive && !e.unreachable_is_evidence);
     assert_eq!((e.polls, e.fast_threshold), (3, None));
-    assert_eq!(e.stale_after, Duration::from_secs(9));
+    assert_eq!((e.stale_blocks, s.policy.health_max_lag_blocks), (3, 10));
 
     // The primary needs a node for evidence against it; GOOD has one only on the last server.
     let on = |extra: &str| format!("{GOOD}\n[evidence]\n{extra}\n");
-    let fields = |text: &str| -> Vec<String> {
-        problems(&d, text).into_iter().map(|p| p.field).collect()
-    };
+    let fields =
+        |text: &str| -> Vec<String> { problems(&d, text).into_iter().map(|p| p.field).collect() };
     assert_eq!(fields(&on("preemptive = true")), ["evidence"]);
     let with_node = GOOD.replace(
         "name = \"primary\"",
@@ -255,18 +254,24 @@ fn evidence_is_off_by_default_and_checked_when_set() {
     let on = |extra: &str| format!("{with_node}\n[evidence]\n{extra}\n");
     let s = parse(
         &d.path(),
-        &on("polls = 2\nstale_blocks = 4\nfast_threshold = 1\npreemptive = true\n\
-             unreachable_is_evidence = true"),
+        &on(
+            "polls = 2\nstale_blocks = 4\nfast_threshold = 1\npreemptive = true\n\
+             unreachable_is_evidence = true",
+        ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let e = s.policy.evidence;
     assert!(e.enabled() && e.preemptive && e.unreachable_is_evidence);
     assert_eq!((e.polls, e.fast_threshold), (2, Some(1)));
-    assert_eq!(e.stale_after, Duration::from_secs(12));
+    assert_eq!(e.stale_blocks, 4);
     for (extra, field, says) in [
         ("polls = 0", "evidence.polls", "at least 1"),
         ("stale_blocks = 1", "evidence.stale_blocks", "in sync stale"),
-        ("fast_threshold = 0", "evidence.fast_threshold", "at least 1"),
+        (
+            "fast_threshold = 0",
+            "evidence.fast_threshold",
+            "at least 1",
+        ),
         ("fast_threshold = 3", "evidence.fast_threshold", "not below"),
     ] {
         let found = problems(&d, &on(extra));

@@ -3,7 +3,7 @@
 use vwf_shared::PublicKey;
 
 use super::evidence::{corroborated, miss_threshold};
-use super::transition::{alert, millis};
+use super::transition::alert;
 use super::types::{
     Action, ChainView, Event, Health, Miss, Mode, Pending, PendingStatus, Severity, State,
 };
@@ -58,17 +58,20 @@ pub(super) fn counted(policy: &Policy, baseline: u32, last: u32, misses: &[Miss]
 }
 
 /// Where a failover away from server `index` goes: the first later server whose own node is not
-/// known to be unhealthy (`None`: none is left, the kill switch), and the unhealthy ones
-/// skipped on the way, as `name (why)`.
+/// known to be unhealthy against the agreed head `agreed_head` (`None`: none is left, the kill
+/// switch), and the unhealthy ones skipped on the way, as `name (why)`.
 pub(super) fn next_target<'a>(
     policy: &'a Policy,
     index: usize,
     health: &[Health],
+    agreed_head: u32,
 ) -> (Option<&'a Server>, Vec<String>) {
-    let max_lag_ms = millis(policy.health_max_lag);
     let mut skipped = Vec::new();
     for (i, s) in policy.servers.iter().enumerate().skip(index + 1) {
-        match health.get(i).and_then(|h| h.unhealthy(max_lag_ms)) {
+        match health
+            .get(i)
+            .and_then(|h| h.unhealthy(agreed_head, policy.health_max_lag_blocks))
+        {
             Some(why) => skipped.push(format!("{} ({why})", s.name)),
             None => return (Some(s), skipped),
         }
@@ -101,7 +104,7 @@ pub(super) fn decide(
     let n = counted(policy, *baseline_total_missed, *last_total_missed, misses);
     let absolute = policy.servers[index].total_missed_threshold;
     let evidence = corroborated(policy, &st.node_evidence, server);
-    let (target, skipped) = next_target(policy, index, health);
+    let (target, skipped) = next_target(policy, index, health, view.head_block);
     // Whether the evidence, not the plain thresholds, decided.
     let mut on_evidence = true;
     let reason = if n >= policy.thresholds.missed_blocks {
@@ -125,7 +128,7 @@ pub(super) fn decide(
         let in_sync = target
             .and_then(|t| policy.server_by_key(&t.key))
             .and_then(|i| health.get(i))
-            .is_some_and(|h| h.is_known_healthy(millis(policy.health_max_lag)));
+            .is_some_and(|h| h.is_known_healthy(view.head_block, policy.health_max_lag_blocks));
         let Some(backup) = target.filter(|_| in_sync) else {
             let held = match target {
                 None if skipped.is_empty() => {

@@ -1,18 +1,18 @@
 //! The active server's own node as evidence (`[evidence]`, [`crate::config::Evidence`]).
 //!
-//! A node that has stopped following the chain (its head block older than `stale_after`), or,
+//! A node that has stopped following the chain (its head more than `stale_blocks` behind the
+//! head the quorum agrees on: never the local clock, which may be skewed), or,
 //! where the operator allows it, stopped answering, for `polls` consecutive polls corroborates
 //! that the server behind it cannot produce. The evidence lowers the miss threshold to
 //! `fast_threshold` and, with `preemptive`, lets the switch happen before the next slot. A node
 //! that answers in sync is never evidence, so it triggers nothing by itself.
 
-use super::transition::millis;
-use super::types::{Health, Mode, NodeEvidence, State};
+use super::types::{ChainView, Health, Mode, NodeEvidence, State};
 use crate::config::Policy;
 
 /// Counts this poll's evidence against the active server (resets on a new server, on a poll
 /// without evidence, and when no configured server is active).
-pub(super) fn track(policy: &Policy, st: &mut State, health: &[Health]) {
+pub(super) fn track(policy: &Policy, st: &mut State, view: &ChainView, health: &[Health]) {
     let Mode::Active { server, key, .. } = &st.mode else {
         st.node_evidence = NodeEvidence::default();
         return;
@@ -24,16 +24,20 @@ pub(super) fn track(policy: &Policy, st: &mut State, health: &[Health]) {
             ..NodeEvidence::default()
         };
     }
-    let stale_after_ms = millis(policy.evidence.stale_after);
-    let failure = match policy.server_by_key(key).and_then(|i| health.get(i)) {
-        Some(Health::Answered { head_age_ms }) if *head_age_ms > stale_after_ms => Some((
-            format!(
-                "its node's head block is {}.{} s old",
-                head_age_ms / 1000,
-                head_age_ms % 1000 / 100
-            ),
-            false,
-        )),
+    let health = policy.server_by_key(key).and_then(|i| health.get(i));
+    let behind = health.and_then(|h| h.blocks_behind(view.head_block));
+    let failure = match health {
+        Some(Health::Answered { head_block })
+            if behind.is_some_and(|b| b > policy.evidence.stale_blocks) =>
+        {
+            Some((
+                format!(
+                    "its node is {} blocks behind the agreed head (at {head_block})",
+                    behind.unwrap_or_default()
+                ),
+                false,
+            ))
+        }
         Some(Health::Unreachable(why)) if policy.evidence.unreachable_is_evidence => {
             Some((format!("its node is unreachable ({why})"), true))
         }

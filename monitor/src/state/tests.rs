@@ -42,10 +42,10 @@ fn policy(servers: usize) -> Policy {
         dry_run: false,
         retry_initial: Duration::from_secs(3),
         retry_max: Duration::from_secs(60),
-        health_max_lag: Duration::from_secs(30),
+        health_max_lag_blocks: 10,
         evidence: crate::config::Evidence {
             polls: 3,
-            stale_after: Duration::from_secs(9),
+            stale_blocks: 3,
             fast_threshold: None,
             preemptive: false,
             unreachable_is_evidence: false,
@@ -170,9 +170,7 @@ fn with(mut p: Policy, f: impl FnOnce(&mut Policy)) -> Policy {
 
 fn cases() -> Vec<Case> {
     use In::{C, H};
-    let bad = || Health::Answered {
-        head_age_ms: 60_000,
-    };
+    let bad = || Health::Answered { head_block: 0 };
     vec![
         (
             "relative: history before start is not counted",
@@ -287,9 +285,9 @@ fn cases() -> Vec<Case> {
                     3,
                     11,
                     vec![
-                        Health::Answered { head_age_ms: 1000 },
+                        Health::Answered { head_block: 1000 },
                         bad(),
-                        Health::Answered { head_age_ms: 1000 },
+                        Health::Answered { head_block: 1000 },
                     ],
                 ),
             ],
@@ -305,7 +303,7 @@ fn cases() -> Vec<Case> {
                     K1,
                     3,
                     11,
-                    vec![Health::Answered { head_age_ms: 1000 }, bad(), bad()],
+                    vec![Health::Answered { head_block: 1000 }, bad(), bad()],
                 ),
             ],
             vec!["null"],
@@ -713,9 +711,7 @@ fn in_dry_run_mode_the_missed_blocks_alert_says_dry_run() {
 #[test]
 fn misses_name_the_backup_a_failover_would_pick() {
     let p = policy(3);
-    let sick = || Health::Answered {
-        head_age_ms: 60_000,
-    };
+    let sick = || Health::Answered { head_block: 0 };
     let health = vec![Health::Unchecked, sick(), Health::Unchecked];
     let r = run(
         &p,
@@ -732,7 +728,7 @@ fn misses_name_the_backup_a_failover_would_pick() {
     );
     assert!(
         a.body
-            .contains("(skipping unhealthy backup-1 (node head block is 60 s old))"),
+            .contains("(skipping unhealthy backup-1 (node is 11 blocks behind the agreed head))"),
         "{}",
         a.body
     );

@@ -57,7 +57,7 @@ fn on_chain(
         }
     }
     follow(policy, st, view, health, ours, acts);
-    track(policy, st, health);
+    track(policy, st, view, health);
     if st.pending.is_none() {
         decide(policy, st, view, health, acts);
     }
@@ -216,9 +216,10 @@ fn follow(
                     skipped: Vec::new(),
                 },
                 _ => {
-                    let (target, skipped) = policy
-                        .server_by_key(&key)
-                        .map_or((None, Vec::new()), |i| next_target(policy, i, health));
+                    let (target, skipped) =
+                        policy.server_by_key(&key).map_or((None, Vec::new()), |i| {
+                            next_target(policy, i, health, view.head_block)
+                        });
                     Next {
                         target: target.map_or_else(|| "null".to_owned(), |s| s.name.clone()),
                         kill_switch: target.is_none(),

@@ -196,14 +196,16 @@ pub struct ChainView {
     pub head_time: u32,
 }
 
-/// A server's own node, as last checked: what it answered, not yet judged (the same answer is
-/// judged against the backups' lag limit and the active server's staleness limit).
+/// A server's own node, as last checked: what it answered, not yet judged. Its head block is
+/// compared with the head the quorum agrees on, never with the local clock, so a skewed
+/// clock on the monitor host cannot make a node look stale. The same answer is judged against
+/// the backups' lag limit and the active server's staleness limit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Health {
-    /// It answered; its head block is this many ms old by the local clock.
+    /// It answered with this head block number.
     Answered {
-        /// Local time of the poll minus the head block's time, in ms (0 if ahead).
-        head_age_ms: u64,
+        /// Its head block number.
+        head_block: u32,
     },
     /// It did not answer, with the reason.
     Unreachable(String),
@@ -212,21 +214,32 @@ pub enum Health {
 }
 
 impl Health {
-    /// Why a failover to this server should pass it over: its node is unreachable or its head
-    /// block is older than `max_lag_ms`. `None`: usable.
-    pub fn unhealthy(&self, max_lag_ms: u64) -> Option<String> {
+    /// Blocks its head is behind `agreed_head` (0 when level or ahead); `None` if it did not
+    /// answer or is not checked.
+    pub fn blocks_behind(&self, agreed_head: u32) -> Option<u32> {
         match self {
-            Health::Answered { head_age_ms } if *head_age_ms > max_lag_ms => {
-                Some(format!("node head block is {} s old", head_age_ms / 1000))
-            }
-            Health::Answered { .. } | Health::Unchecked => None,
-            Health::Unreachable(why) => Some(format!("node unreachable: {why}")),
+            Health::Answered { head_block } => Some(agreed_head.saturating_sub(*head_block)),
+            Health::Unreachable(_) | Health::Unchecked => None,
         }
     }
 
-    /// Checked and found in sync within `max_lag_ms` (an unchecked server is not).
-    pub fn is_known_healthy(&self, max_lag_ms: u64) -> bool {
-        matches!(self, Health::Answered { head_age_ms } if *head_age_ms <= max_lag_ms)
+    /// Why a failover to this server should pass it over: its node is unreachable or more
+    /// than `max_lag_blocks` behind `agreed_head`. `None`: usable.
+    pub fn unhealthy(&self, agreed_head: u32, max_lag_blocks: u32) -> Option<String> {
+        match self {
+            Health::Unreachable(why) => Some(format!("node unreachable: {why}")),
+            _ => self
+                .blocks_behind(agreed_head)
+                .filter(|behind| *behind > max_lag_blocks)
+                .map(|behind| format!("node is {behind} blocks behind the agreed head")),
+        }
+    }
+
+    /// Checked and found at most `max_lag_blocks` behind `agreed_head` (an unchecked server
+    /// is not).
+    pub fn is_known_healthy(&self, agreed_head: u32, max_lag_blocks: u32) -> bool {
+        self.blocks_behind(agreed_head)
+            .is_some_and(|behind| behind <= max_lag_blocks)
     }
 }
 

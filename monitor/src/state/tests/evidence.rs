@@ -3,16 +3,15 @@
 
 use super::*;
 
-/// In sync (1 s old): never evidence, a usable backup.
+/// In sync (the views here are at blocks 10–40; a node ahead of the agreed head is 0 blocks
+/// behind): never evidence, a usable backup.
 fn ok() -> Health {
-    Health::Answered { head_age_ms: 1000 }
+    Health::Answered { head_block: 1000 }
 }
 
-/// Not following the chain (60 s old): evidence, and an unhealthy backup.
+/// Stuck at block 0 (10+ blocks behind): evidence, and an unhealthy backup.
 fn stale() -> Health {
-    Health::Answered {
-        head_age_ms: 60_000,
-    }
+    Health::Answered { head_block: 0 }
 }
 
 fn down() -> Health {
@@ -236,6 +235,34 @@ fn evidence_cases() -> Vec<Case> {
             "active:backup-1",
         ),
         (
+            "a node a few blocks behind (up to stale_blocks) is not evidence",
+            eager(2),
+            (0..8)
+                .map(|i| {
+                    let at = |b| Health::Answered { head_block: b };
+                    H(K1, 0, 20 + i, vec![at(20 + i - 1 - i % 3), ok()])
+                })
+                .collect(),
+            vec![],
+            "active:primary",
+        ),
+        (
+            "a node that falls back by one block a poll becomes evidence once past stale_blocks",
+            preemptive(2),
+            (0..7)
+                .map(|i| {
+                    H(
+                        K1,
+                        0,
+                        20 + i,
+                        vec![Health::Answered { head_block: 20 }, ok()],
+                    )
+                })
+                .collect(),
+            vec!["backup-1"],
+            "active:primary",
+        ),
+        (
             "evidence does not carry over to the next active server",
             preemptive(3),
             vec![
@@ -304,8 +331,8 @@ fn a_preemptive_switch_says_why_and_names_the_backup_in_sync() {
     let reason = intent_reason(&r);
     assert_eq!(
         reason,
-        "pre-emptive: primary its node's head block is 60.0 s old for 3 consecutive poll(s); \
-         backup-1 is in sync"
+        "pre-emptive: primary its node is 13 blocks behind the agreed head (at 0) for 3 \
+         consecutive poll(s); backup-1 is in sync"
     );
     assert!(!r.alerts.iter().any(|a| a.key.starts_with("unreachable")));
 }
@@ -371,7 +398,7 @@ fn a_held_preemptive_switch_is_alerted_with_the_reason() {
     assert!(
         held.is_some_and(|a| a.title
             == "primary looks down; no pre-emptive switch: no backup's node is in sync: \
-                backup-1 (node head block is 60 s old)"
+                backup-1 (node is 13 blocks behind the agreed head)"
             && a.body.ends_with("the switch waits for 3 missed block(s)")),
         "{:?}",
         r.alerts
