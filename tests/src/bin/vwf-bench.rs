@@ -16,6 +16,13 @@
 //! [SIGNER_NODES] [PROFILE]` (defaults 5, 300, 2, 3, VIT; PROFILE is VIT, STEEM or HIVE and may
 //! stand anywhere among the numbers). The monitor always polls 3 nodes with quorum 2; the
 //! signer reads from the first SIGNER_NODES of them with a majority quorum (1 or 3 to compare).
+//!
+//! `vwf-bench --incidents [RUNS] [BLOCK_MS] [MODE…] [SETTINGS…]` (defaults 10, 300, every mode,
+//! both settings) measures instead the **missed blocks per incident** (issue #15): for each
+//! failure mode and each settings, RUNS fresh runs (5 simulated nodes: 0..2 the quorum, 3 the
+//! primary's own node, 4 the backup's), each injecting the incident a seeded 0..20 blocks after
+//! a quiet period, and counting the primary's misses from the injection to the block that puts
+//! the backup's key on chain. See [`incidents`].
 
 use std::time::{Duration, Instant};
 
@@ -61,6 +68,10 @@ struct Run {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if all.first().is_some_and(|a| a == "--incidents") {
+        return incidents::main(&all[1..]).await;
+    }
     let mut profile = ProfileName::Vit;
     let mut args: Vec<u64> = Vec::new();
     for a in std::env::args().skip(1) {
@@ -416,4 +427,440 @@ fn signer_latencies(log: &str) -> Vec<f64> {
         }
     }
     out
+}
+
+/// `vwf-bench --incidents`: missed blocks per incident for three failure modes, with the
+/// monitor's default settings and with fast `[evidence]` settings.
+///
+/// Every run starts a fresh simulator (5 nodes, seed = run number), signer (on the quorum nodes
+/// 0..2) and monitor (quorum nodes 0..2; the primary's own node is node 3, the backup's node 4,
+/// as `[[server]] node`). After 5 quiet blocks and then a further 0..20 blocks drawn from a
+/// seeded generator (the same draw for both settings, so they meet the same incidents), the
+/// incident is injected through the control API:
+///
+/// | mode | primary server | its own node (3) |
+/// |---|---|---|
+/// | node crash | down | `refuse` (connection refused) |
+/// | stuck sync | down | `frozen` (head stops advancing) |
+/// | producer only (wrong key) | down | runs fine |
+///
+/// Missed blocks = the witness's misses the simulator records (`GET /history`) made visible by
+/// a block after the head at injection, up to and including the block that applies the
+/// backup's key. A run that does not switch within `missed_blocks + 3` rounds is reported as
+/// such, with the misses it saw.
+mod incidents {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use anyhow::bail;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use serde_json::json;
+    use vwf_tests::client::Control;
+    use vwf_tests::harness::SimChain;
+    use vwf_tests::monitor::{MonitorExtras, MonitorOptions, MonitorSetup};
+    use vwf_tests::process::workspace_binary;
+    use vwf_tests::signer::{ACCOUNT, SignerOptions, SignerSetup, default_policy};
+    use vwf_tests::tx::test_public_key;
+
+    /// The monitor's default miss threshold (`[thresholds] missed_blocks`).
+    const MISSED_BLOCKS: u32 = 3;
+    /// Slots per round: the witness has one slot in each.
+    const ROUND: u64 = 21;
+    /// Blocks of quiet before the seeded offset: the monitor settles on a reading.
+    const SETTLE_BLOCKS: u64 = 5;
+    /// The `[evidence]` section of the fast settings.
+    const FAST_EVIDENCE: &str = "
+[evidence]
+polls = 2
+stale_blocks = 3
+fast_threshold = 1
+preemptive = true
+unreachable_is_evidence = true
+";
+
+    /// A failure mode.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Mode {
+        /// The primary server down and its own node refusing connections.
+        Crash,
+        /// The primary's own node frozen and the primary server not producing.
+        Stuck,
+        /// The primary server down, its own node running fine (a wrong key configured).
+        ProducerOnly,
+    }
+
+    impl Mode {
+        const ALL: [Mode; 3] = [Mode::Crash, Mode::Stuck, Mode::ProducerOnly];
+
+        fn name(self) -> &'static str {
+            match self {
+                Mode::Crash => "node crash",
+                Mode::Stuck => "stuck sync",
+                Mode::ProducerOnly => "producer only",
+            }
+        }
+
+        fn word(self) -> &'static str {
+            match self {
+                Mode::Crash => "crash",
+                Mode::Stuck => "stuck",
+                Mode::ProducerOnly => "producer",
+            }
+        }
+    }
+
+    /// Which monitor settings.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Settings {
+        /// The monitor's defaults: `missed_blocks = 3`, no `[evidence]`.
+        Default,
+        /// [`FAST_EVIDENCE`] added.
+        Fast,
+    }
+
+    impl Settings {
+        const ALL: [Settings; 2] = [Settings::Default, Settings::Fast];
+
+        fn name(self) -> &'static str {
+            match self {
+                Settings::Default => "default",
+                Settings::Fast => "fast",
+            }
+        }
+    }
+
+    /// What decided the switch, read from the monitor's `event="intent"` line.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum How {
+        /// `missed_blocks` misses (or the absolute threshold).
+        Threshold,
+        /// `fast_threshold` misses with corroborating evidence.
+        FastThreshold,
+        /// Pre-emptive: evidence and a backup in sync, before a miss decided.
+        Preemptive,
+        /// No intent line found.
+        Unknown,
+    }
+
+    /// One run's outcome.
+    enum Outcome {
+        /// The backup's key was applied.
+        Switched {
+            /// The primary's misses from the injection to the switch.
+            misses: usize,
+            /// Blocks from the head at injection to the block applying the backup's key.
+            blocks: u64,
+            /// What decided it.
+            how: How,
+        },
+        /// No switch within the bound; the misses seen until then.
+        NoSwitch { misses: usize },
+        /// The run itself failed (start-up, control API); the error.
+        Failed(String),
+    }
+
+    /// `vwf-bench --incidents [RUNS] [BLOCK_MS] [crash|stuck|producer…] [default|fast…]`.
+    pub(crate) async fn main(args: &[String]) -> anyhow::Result<()> {
+        let mut numbers = Vec::new();
+        let (mut modes, mut settings) = (Vec::new(), Vec::new());
+        for a in args {
+            if let Ok(n) = a.parse::<u64>() {
+                numbers.push(n);
+            } else if let Some(m) = Mode::ALL.into_iter().find(|m| m.word() == a) {
+                modes.push(m);
+            } else if let Some(s) = Settings::ALL.into_iter().find(|s| s.name() == a) {
+                settings.push(s);
+            } else {
+                bail!(
+                    "arguments after --incidents: RUNS BLOCK_MS (numbers), modes (crash, stuck, producer), settings (default, fast); got {a:?}"
+                );
+            }
+        }
+        let runs = numbers.first().copied().unwrap_or(10);
+        let block_ms = numbers.get(1).copied().unwrap_or(300);
+        if runs == 0 || block_ms < 50 {
+            bail!("RUNS must be at least 1 and BLOCK_MS at least 50");
+        }
+        if modes.is_empty() {
+            modes = Mode::ALL.to_vec();
+        }
+        if settings.is_empty() {
+            settings = Settings::ALL.to_vec();
+        }
+        println!(
+            "vwf-bench --incidents: {runs} runs per mode and settings, {block_ms} ms blocks, 21 witnesses \
+             (one slot per round), missed_blocks = {MISSED_BLOCKS}; fast = {}\n",
+            FAST_EVIDENCE.trim().replace('\n', " ")
+        );
+        println!("mode          settings run offset | missed blocks-to-switch how");
+        let mut table = Vec::new();
+        for &mode in &modes {
+            for &setting in &settings {
+                let mut outcomes = Vec::new();
+                for run in 1..=runs {
+                    let offset = StdRng::seed_from_u64(run).random_range(0..ROUND);
+                    let outcome = match one_incident(mode, setting, block_ms, run, offset).await {
+                        Ok(o) => o,
+                        Err(e) => Outcome::Failed(format!("{e:#}")),
+                    };
+                    let line = match &outcome {
+                        Outcome::Switched {
+                            misses,
+                            blocks,
+                            how,
+                        } => format!("{misses:>6} {blocks:>16} {how:?}"),
+                        Outcome::NoSwitch { misses } => {
+                            format!("{misses:>6} no switch within the bound")
+                        }
+                        Outcome::Failed(e) => format!("run failed: {e}"),
+                    };
+                    println!(
+                        "{:<13} {:<8} {run:>3} {offset:>6} | {line}",
+                        mode.name(),
+                        setting.name()
+                    );
+                    outcomes.push(outcome);
+                }
+                table.push((mode, setting, outcomes));
+            }
+        }
+        println!(
+            "\nmissed blocks per incident ({block_ms} ms blocks, {runs} runs each; blocks = from injection to the switch's block)"
+        );
+        println!(
+            "| mode | settings | median missed | max missed | runs | median blocks | max blocks | decided by |"
+        );
+        println!("|---|---|---|---|---|---|---|---|");
+        for (mode, setting, outcomes) in &table {
+            println!("{}", row(*mode, *setting, outcomes));
+        }
+        Ok(())
+    }
+
+    /// One table row: medians and maxima over the runs that switched, and how many did not.
+    fn row(mode: Mode, setting: Settings, outcomes: &[Outcome]) -> String {
+        let mut misses = Vec::new();
+        let mut blocks = Vec::new();
+        let (mut threshold, mut fast, mut preemptive, mut unknown) = (0, 0, 0, 0);
+        let (mut no_switch, mut failed) = (Vec::new(), 0);
+        for o in outcomes {
+            match o {
+                Outcome::Switched {
+                    misses: m,
+                    blocks: b,
+                    how,
+                } => {
+                    misses.push(*m as f64);
+                    blocks.push(*b as f64);
+                    match how {
+                        How::Threshold => threshold += 1,
+                        How::FastThreshold => fast += 1,
+                        How::Preemptive => preemptive += 1,
+                        How::Unknown => unknown += 1,
+                    }
+                }
+                Outcome::NoSwitch { misses: m } => no_switch.push(*m),
+                Outcome::Failed(_) => failed += 1,
+            }
+        }
+        let mut runs = format!("{}", misses.len());
+        if !no_switch.is_empty() {
+            runs.push_str(&format!(
+                " + {} without a switch (misses {:?})",
+                no_switch.len(),
+                no_switch
+            ));
+        }
+        if failed > 0 {
+            runs.push_str(&format!(" + {failed} failed"));
+        }
+        let how: Vec<String> = [
+            (preemptive, "pre-emptive"),
+            (fast, "fast_threshold"),
+            (threshold, "missed_blocks"),
+            (unknown, "unknown"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        format!(
+            "| {} | {} | {} | {} | {runs} | {} | {} | {} |",
+            mode.name(),
+            setting.name(),
+            median(&mut misses),
+            max(&misses),
+            median(&mut blocks),
+            max(&blocks),
+            how.join(", ")
+        )
+    }
+
+    /// The median (mean of the two middle values for an even count), `-` when empty.
+    fn median(values: &mut [f64]) -> String {
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let m = match n {
+            0 => return "-".into(),
+            _ if n % 2 == 1 => values[n / 2],
+            _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+        };
+        format!("{m}")
+    }
+
+    /// The maximum, `-` when empty.
+    fn max(values: &[f64]) -> String {
+        values
+            .iter()
+            .copied()
+            .max_by(f64::total_cmp)
+            .map_or_else(|| "-".into(), |m| format!("{m}"))
+    }
+
+    /// One fresh simulator, signer and monitor; the incident injected `offset` blocks after the
+    /// quiet period; its outcome.
+    async fn one_incident(
+        mode: Mode,
+        setting: Settings,
+        block_ms: u64,
+        run: u64,
+        offset: u64,
+    ) -> anyhow::Result<Outcome> {
+        let sim = SimChain::spawn(
+            workspace_binary("vwf-simchain")?,
+            &[
+                "--nodes",
+                "5",
+                "--block-interval-ms",
+                &block_ms.to_string(),
+                "--seed",
+                &run.to_string(),
+            ],
+        )
+        .await?;
+        let quorum_nodes: Vec<&str> = (0..3).map(|i| sim.node(i)).collect();
+        let (primary, backup) = (
+            test_public_key(1)?.to_string_with_prefix("VIT"),
+            test_public_key(2)?.to_string_with_prefix("VIT"),
+        );
+        let signer_setup = SignerSetup::create_with(
+            &quorum_nodes,
+            &default_policy(5)?,
+            &SignerOptions::default(),
+        )?;
+        let signer = signer_setup.start().await?;
+        let options = MonitorOptions {
+            servers: vec![
+                ("primary".into(), primary),
+                ("backup".into(), backup.clone()),
+            ],
+            missed_blocks: MISSED_BLOCKS,
+            block_interval_ms: block_ms,
+            quorum: 2,
+            dry_run: false,
+        };
+        let extras = MonitorExtras {
+            server_nodes: vec![Some(sim.node(3).to_owned()), Some(sim.node(4).to_owned())],
+            ..MonitorExtras::default()
+        };
+        let monitor_setup = MonitorSetup::create_with(
+            &signer_setup,
+            "monitor",
+            &signer.field("listening")?,
+            &quorum_nodes,
+            &options,
+            &extras,
+        )?;
+        if setting == Settings::Fast {
+            let mut config = std::fs::read_to_string(&monitor_setup.config)?;
+            config.push_str(FAST_EVIDENCE);
+            std::fs::write(&monitor_setup.config, config)?;
+        }
+        let log = signer_setup.dir.path().join("monitor.log");
+        let monitor = monitor_setup.start_logged(&[], Some(&log)).await?;
+        let control = sim.control();
+
+        wait_blocks(&control, SETTLE_BLOCKS + offset, block_ms).await?;
+        let injected_at = control.head_num().await?;
+        match mode {
+            Mode::Crash => {
+                control.set_node_faults(3, json!({"refuse": true})).await?;
+            }
+            Mode::Stuck => {
+                control.set_node_faults(3, json!({"frozen": true})).await?;
+            }
+            Mode::ProducerOnly => {}
+        }
+        control.set_server("primary", false).await?;
+        let outcome = wait_switch(&control, &backup, injected_at, block_ms, &log).await?;
+
+        monitor.stop().await?;
+        signer.stop().await?;
+        sim.stop().await?;
+        Ok(outcome)
+    }
+
+    /// Waits (bounded: `missed_blocks + 3` rounds) for `backup` on chain.
+    async fn wait_switch(
+        control: &Control,
+        backup: &str,
+        injected_at: u64,
+        block_ms: u64,
+        log: &Path,
+    ) -> anyhow::Result<Outcome> {
+        let bound = Duration::from_millis(block_ms * ROUND * (u64::from(MISSED_BLOCKS) + 3));
+        let deadline = Instant::now() + bound;
+        loop {
+            let history = control.history().await?;
+            let included = history["updates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|u| u["signing_key"] == backup)
+                .and_then(|u| u["block_num"].as_u64());
+            let misses = history["misses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|m| m["witness"] == ACCOUNT)
+                .filter_map(|m| m["block_num"].as_u64())
+                .filter(|b| *b > injected_at && included.is_none_or(|i| *b <= i))
+                .count();
+            if let Some(included) = included {
+                return Ok(Outcome::Switched {
+                    misses,
+                    blocks: included.saturating_sub(injected_at),
+                    how: how(&std::fs::read_to_string(log).unwrap_or_default()),
+                });
+            }
+            if Instant::now() > deadline {
+                return Ok(Outcome::NoSwitch { misses });
+            }
+            tokio::time::sleep(Duration::from_millis(block_ms / 3)).await;
+        }
+    }
+
+    /// What decided the switch, from the monitor's first `event="intent"` line.
+    fn how(log: &str) -> How {
+        match log.lines().find(|l| l.contains("event=\"intent\"")) {
+            Some(l) if l.contains("pre-emptive") => How::Preemptive,
+            Some(l) if l.contains("corroborated") => How::FastThreshold,
+            Some(_) => How::Threshold,
+            None => How::Unknown,
+        }
+    }
+
+    /// Waits (bounded) for `count` more blocks.
+    async fn wait_blocks(control: &Control, count: u64, block_ms: u64) -> anyhow::Result<()> {
+        let target = control.head_num().await? + count;
+        let deadline = Instant::now() + Duration::from_millis(block_ms * (count * 4 + 20));
+        while control.head_num().await? < target {
+            if Instant::now() > deadline {
+                bail!("the chain stalled");
+            }
+            tokio::time::sleep(Duration::from_millis(block_ms / 3)).await;
+        }
+        Ok(())
+    }
 }
