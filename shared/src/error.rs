@@ -68,7 +68,9 @@ pub enum Error {
         name: String,
     },
     /// A transaction holds an operation this product does not build or sign.
-    #[error("unsupported operation {name}: only witness_update is supported")]
+    #[error(
+        "unsupported operation {name}: only witness_update and (Steem/Hive) witness_set_properties are supported"
+    )]
     UnsupportedOperation {
         /// The operation's name or numeric tag as given.
         name: String,
@@ -81,8 +83,8 @@ pub enum Error {
         /// What differs.
         problem: String,
     },
-    /// A value breaks a rule the chain enforces when it validates `witness_update` (SPEC §8).
-    #[error("the chain would reject this witness_update: {rule}")]
+    /// A value breaks a rule the chain enforces when it validates the operation (SPEC §3.3a, §8).
+    #[error("the chain would reject this operation: {rule}")]
     ChainRule {
         /// The rule, with the value and the limit.
         rule: String,
@@ -98,6 +100,13 @@ pub enum Error {
     Json {
         /// What is wrong, with a position where serde_json gives one.
         reason: String,
+    },
+    /// A `witness_set_properties` props list is not exactly the sorted `key`, `new_signing_key`
+    /// pair of 33-byte keys this product sends (SPEC §3.3a).
+    #[error("witness_set_properties props: {problem}")]
+    SetProperties {
+        /// What is wrong.
+        problem: String,
     },
     /// Bytes of the fc::raw form could not be read back.
     #[error("invalid fc::raw bytes: {reason}")]

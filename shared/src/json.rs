@@ -4,6 +4,15 @@
 //! fields and ignoring unknown ones (SPEC §6.3). So reading is strict (exact fields, exact asset
 //! decimals, the profile's key prefix, no control characters) and writing emits every field in
 //! declaration order, so that `parse(write(tx)) == tx` and the node derives the bytes we signed.
+//!
+//! `witness_set_properties` is written as steemd's and hived's condenser API write it: the
+//! operation is the protocol struct itself (steemit/steem
+//! `libraries/plugins/apis/condenser_api/include/steem/plugins/condenser_api/condenser_api_legacy_operations.hpp`:
+//! `typedef witness_set_properties_operation legacy_witness_set_properties_operation;`), its
+//! `flat_map<string, vector<char>>` props an array of `[name, value]` pairs in key order
+//! (`libraries/fc/include/fc/container/flat.hpp` `to_variant`), each value the lowercase hex of
+//! the packed bytes (`libraries/fc/src/variant.cpp` `to_variant( const std::vector<char>& )`).
+//! beem 0.24.26 writes the same (`shared/tests/data/witness_set_properties.json`, `op_json`).
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -13,14 +22,19 @@ use crate::asset::Asset;
 use crate::error::Error;
 use crate::keys::PublicKey;
 use crate::names::{check_account_name, check_no_control_characters};
-use crate::operation::{ChainProperties, WitnessUpdate};
+use crate::operation::{
+    ChainProperties, Operation, WITNESS_SET_PROPERTIES_KEYS, WitnessSetProperties, WitnessUpdate,
+    witness_set_properties_keys,
+};
 use crate::profile::{ChainProfile, PropsLayout};
 use crate::signature::Signature;
 use crate::time::TimePointSec;
 use crate::transaction::{SignedTransaction, Transaction};
 
-/// The JSON name of the one operation this product handles.
+/// The JSON name of `witness_update`.
 const WITNESS_UPDATE: &str = "witness_update";
+/// The JSON name of `witness_set_properties`.
+const WITNESS_SET_PROPERTIES: &str = "witness_set_properties";
 
 /// A transaction as read from JSON, before its fields are interpreted.
 #[derive(Deserialize)]
@@ -44,6 +58,15 @@ struct RawWitnessUpdate {
     block_signing_key: String,
     props: Map<String, Value>,
     fee: String,
+}
+
+/// The body of a `witness_set_properties` as read from JSON.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWitnessSetProperties {
+    owner: String,
+    props: Vec<(String, String)>,
+    extensions: Vec<Value>,
 }
 
 impl SignedTransaction {
@@ -99,22 +122,71 @@ impl Transaction {
     }
 }
 
-fn parse_operation(
-    name: &Value,
-    body: Value,
-    profile: &ChainProfile,
-) -> Result<WitnessUpdate, Error> {
+fn parse_operation(name: &Value, body: Value, profile: &ChainProfile) -> Result<Operation, Error> {
     // steemd accepts the struct name without `_operation` or the numeric tag.
-    let is_witness_update = match name {
-        Value::String(s) => s == WITNESS_UPDATE,
-        Value::Number(n) => n.as_u64() == Some(u64::from(profile.witness_update_tag)),
+    let is = |json_name: &str, tag: Option<u32>| match name {
+        Value::String(s) => s == json_name,
+        Value::Number(n) => tag.is_some_and(|t| n.as_u64() == Some(u64::from(t))),
         _ => false,
     };
-    if !is_witness_update {
-        return Err(Error::UnsupportedOperation {
-            name: name.to_string(),
-        });
+    if is(WITNESS_UPDATE, Some(profile.witness_update_tag)) {
+        return parse_witness_update(body, profile).map(Operation::WitnessUpdate);
     }
+    if is(WITNESS_SET_PROPERTIES, profile.witness_set_properties_tag) {
+        return parse_witness_set_properties(body).map(Operation::WitnessSetProperties);
+    }
+    if profile.witness_set_properties_tag.is_none()
+        && (name.as_str() == Some(WITNESS_SET_PROPERTIES)
+            || name.as_str() == Some("witness_set_properties_operation"))
+    {
+        return Err(WitnessSetProperties::not_on(profile));
+    }
+    Err(Error::UnsupportedOperation {
+        name: name.to_string(),
+    })
+}
+
+fn parse_witness_set_properties(body: Value) -> Result<WitnessSetProperties, Error> {
+    let raw: RawWitnessSetProperties = serde_json::from_value(body).map_err(|e| Error::Json {
+        reason: e.to_string(),
+    })?;
+    check_account_name(&raw.owner).map_err(|e| e.at("owner"))?;
+    if !raw.extensions.is_empty() {
+        return Err(Error::Json {
+            reason: "extensions must be empty".into(),
+        }
+        .at("extensions"));
+    }
+    let props = raw
+        .props
+        .into_iter()
+        .map(|(name, hex)| {
+            let bytes = decode_lower_hex(&hex).map_err(|reason| Error::SetProperties {
+                problem: format!("the {name:?} value {reason}"),
+            })?;
+            Ok((name, bytes))
+        })
+        .collect::<Result<Vec<_>, Error>>()
+        .map_err(|e| e.at("props"))?;
+    let (current_key, new_signing_key) =
+        witness_set_properties_keys(&props).map_err(|e| e.at("props"))?;
+    Ok(WitnessSetProperties {
+        owner: raw.owner,
+        current_key,
+        new_signing_key,
+    })
+}
+
+/// Lowercase hex, as fc writes a `vector<char>`; anything else is refused so that the text we
+/// read is the text we would write.
+fn decode_lower_hex(text: &str) -> Result<Vec<u8>, String> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err("must be lowercase hex, as fc writes it".into());
+    }
+    hex::decode(text).map_err(|e| format!("is not hex: {e}"))
+}
+
+fn parse_witness_update(body: Value, profile: &ChainProfile) -> Result<WitnessUpdate, Error> {
     let raw: RawWitnessUpdate = serde_json::from_value(body).map_err(|e| Error::Json {
         reason: e.to_string(),
     })?;
@@ -193,10 +265,25 @@ struct OutTransaction<'a> {
     ref_block_num: u16,
     ref_block_prefix: u32,
     expiration: String,
-    operations: Vec<(&'static str, OutWitnessUpdate<'a>)>,
+    operations: Vec<(&'static str, OutOperation<'a>)>,
     extensions: [(); 0],
     #[serde(skip_serializing_if = "Option::is_none")]
     signatures: Option<&'a [String]>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum OutOperation<'a> {
+    WitnessUpdate(OutWitnessUpdate<'a>),
+    WitnessSetProperties(OutWitnessSetProperties<'a>),
+}
+
+/// `props` as fc writes a `flat_map<string, vector<char>>`: `[name, hex]` pairs in key order.
+#[derive(Serialize)]
+struct OutWitnessSetProperties<'a> {
+    owner: &'a str,
+    props: [(&'static str, String); 2],
+    extensions: [(); 0],
 }
 
 #[derive(Serialize)]
@@ -230,6 +317,34 @@ impl Serialize for OutProps<'_> {
     }
 }
 
+fn out_operation<'a>(op: &'a Operation, profile: &'a ChainProfile) -> OutOperation<'a> {
+    match op {
+        Operation::WitnessUpdate(op) => OutOperation::WitnessUpdate(OutWitnessUpdate {
+            owner: &op.owner,
+            url: &op.url,
+            block_signing_key: op
+                .block_signing_key
+                .to_string_with_prefix(&profile.address_prefix),
+            props: OutProps {
+                props: &op.props,
+                layout: &profile.props_layout,
+            },
+            fee: op.fee.to_string(),
+        }),
+        Operation::WitnessSetProperties(op) => {
+            let [key, new_signing_key] = WITNESS_SET_PROPERTIES_KEYS;
+            OutOperation::WitnessSetProperties(OutWitnessSetProperties {
+                owner: &op.owner,
+                props: [
+                    (key, hex::encode(op.current_key.as_bytes())),
+                    (new_signing_key, hex::encode(op.new_signing_key.as_bytes())),
+                ],
+                extensions: [],
+            })
+        }
+    }
+}
+
 fn write_json(tx: &Transaction, signatures: Option<&[String]>, profile: &ChainProfile) -> String {
     let out = OutTransaction {
         ref_block_num: tx.ref_block_num,
@@ -238,23 +353,7 @@ fn write_json(tx: &Transaction, signatures: Option<&[String]>, profile: &ChainPr
         operations: tx
             .operations
             .iter()
-            .map(|op| {
-                (
-                    WITNESS_UPDATE,
-                    OutWitnessUpdate {
-                        owner: &op.owner,
-                        url: &op.url,
-                        block_signing_key: op
-                            .block_signing_key
-                            .to_string_with_prefix(&profile.address_prefix),
-                        props: OutProps {
-                            props: &op.props,
-                            layout: &profile.props_layout,
-                        },
-                        fee: op.fee.to_string(),
-                    },
-                )
-            })
+            .map(|op| (op.json_name(), out_operation(op, profile)))
             .collect(),
         extensions: [],
         signatures,
@@ -384,7 +483,7 @@ mod tests {
                         ref_block_num: num,
                         ref_block_prefix: prefix,
                         expiration: TimePointSec(exp),
-                        operations: vec![WitnessUpdate {
+                        operations: vec![Operation::WitnessUpdate(WitnessUpdate {
                             owner,
                             url,
                             block_signing_key,
@@ -400,7 +499,7 @@ mod tests {
                                 amount: op_fee,
                                 symbol: symbol.clone(),
                             },
-                        }],
+                        })],
                     }
                 },
             )

@@ -17,7 +17,7 @@
 //! | [`keys`] | WIF private keys (zeroized, never printed), public keys, the null key | §2 |
 //! | [`signature`] | compact signatures: deterministic signing, canonicality, recovery | §4 |
 //! | [`names`] | account-name and url rules | §6.3, §8 |
-//! | [`operation`] | `witness_update` and its `chain_properties`; `witness_set_properties` (key change only, Steem/Hive) | §3.2, §3.3, §8 |
+//! | [`operation`] | `witness_update` and its `chain_properties`; `witness_set_properties` (key change only, Steem/Hive); the `Operation` enum | §3.2, §3.3, §3.3a, §8 |
 //! | [`persist`] | atomic, fsynced file writes for state that must survive a crash | |
 //! | [`credentials`] | `$CREDENTIALS_DIRECTORY/NAME` config paths: systemd credentials | |
 //! | [`quorum`] | the quorum-th highest value: numbers no minority of nodes can raise | |
@@ -45,7 +45,7 @@ pub mod transaction;
 pub use asset::{Asset, AssetSymbol};
 pub use error::{Error, KeyError, SignatureError};
 pub use keys::{PrivateKey, PublicKey};
-pub use operation::{ChainProperties, WitnessSetProperties, WitnessUpdate};
+pub use operation::{ChainProperties, Operation, WitnessSetProperties, WitnessUpdate};
 pub use profile::{ChainId, ChainProfile, ProfileName, PropsLayout};
 pub use signature::{Digest, Signature};
 pub use time::TimePointSec;

@@ -1,4 +1,5 @@
-//! `witness_update` and its `chain_properties` (SPEC §3.2, §3.3, §8).
+//! `witness_update` and its `chain_properties` (SPEC §3.2, §3.3, §8); `witness_set_properties`
+//! (SPEC §3.3a); [`Operation`], the operations a [`crate::Transaction`] can hold.
 //!
 //! The props layout is part of the [`ChainProfile`], not of the code: VIT has 2 fields, Steem and
 //! Hive 3. A [`ChainProperties`] value remembers whether it holds an interest rate, and writing it
@@ -189,7 +190,8 @@ impl WitnessSetProperties {
         Ok(())
     }
 
-    fn not_on(profile: &ChainProfile) -> Error {
+    /// The error for a profile whose chain has no `witness_set_properties` (VIT: a 0.19 chain).
+    pub(crate) fn not_on(profile: &ChainProfile) -> Error {
         Error::ChainRule {
             rule: format!(
                 "witness_set_properties does not exist on {} (a chain before HF20): use \
@@ -197,6 +199,159 @@ impl WitnessSetProperties {
                 profile.name.as_str()
             ),
         }
+    }
+}
+
+/// Names of the props the chain's `witness_set_properties_evaluator` reads besides the two this
+/// product sends (hived 1.28 `libraries/chain/hive_evaluator.cpp`, steemd 0.23
+/// `libraries/chain/steem_evaluator.cpp`): refused by our parser with a message that says they
+/// are real props this product never sends, not typos.
+pub const OTHER_WITNESS_PROPS: [&str; 9] = [
+    "account_creation_fee",
+    "account_subsidy_budget",
+    "account_subsidy_decay",
+    "hbd_exchange_rate",
+    "hbd_interest_rate",
+    "maximum_block_size",
+    "sbd_exchange_rate",
+    "sbd_interest_rate",
+    "url",
+];
+
+/// Reads a `witness_set_properties` props list, given as `(name, packed value)` pairs in the
+/// order they were written, into `(current key, new signing key)`. Strict: exactly the two props
+/// [`WITNESS_SET_PROPERTIES_KEYS`], sorted and unique as the chain's `flat_map` holds them, each
+/// value the 33 bytes of a public key. The chain itself would sort the entries and keep the first
+/// of duplicates (fc `from_variant`/`unpack` of a `flat_map` insert one by one), so bytes we
+/// signed in another order would not be the bytes the node rebuilds: refusing is the safe side.
+pub fn witness_set_properties_keys(
+    props: &[(String, Vec<u8>)],
+) -> Result<(PublicKey, PublicKey), Error> {
+    let problem = |problem: String| Error::SetProperties { problem };
+    for (name, _) in props {
+        if WITNESS_SET_PROPERTIES_KEYS.contains(&name.as_str()) {
+            continue;
+        }
+        return Err(problem(if OTHER_WITNESS_PROPS.contains(&name.as_str()) {
+            format!(
+                "{name:?} is a chain prop this product never sends (only key and new_signing_key)"
+            )
+        } else {
+            format!("unknown prop {name:?} (only key and new_signing_key)")
+        }));
+    }
+    for pair in props.windows(2) {
+        if let [(a, _), (b, _)] = pair {
+            if a == b {
+                return Err(problem(format!("duplicate prop {a:?}")));
+            }
+            if a > b {
+                return Err(problem(format!(
+                    "props must be sorted by name, as the chain's flat_map is: {b:?} after {a:?}"
+                )));
+            }
+        }
+    }
+    let value = |name: &str| -> Result<PublicKey, Error> {
+        let (_, bytes) = props
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| problem(format!("the {name:?} prop is missing")))?;
+        let array: [u8; 33] = bytes.as_slice().try_into().map_err(|_| {
+            problem(format!(
+                "the {name:?} value must be a packed public key (33 bytes), not {} bytes",
+                bytes.len()
+            ))
+        })?;
+        PublicKey::from_bytes(array).map_err(|e| Error::from(e).at(name))
+    };
+    Ok((value("key")?, value("new_signing_key")?))
+}
+
+/// An operation a [`crate::Transaction`] can hold: the two this product builds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// `witness_update`: needs the owner's active authority.
+    WitnessUpdate(WitnessUpdate),
+    /// `witness_set_properties` (Steem and Hive): needs the witness's current signing key.
+    WitnessSetProperties(WitnessSetProperties),
+}
+
+impl Operation {
+    /// The operation's name in the legacy JSON form (the struct name without `_operation`).
+    pub fn json_name(&self) -> &'static str {
+        match self {
+            Operation::WitnessUpdate(_) => "witness_update",
+            Operation::WitnessSetProperties(_) => "witness_set_properties",
+        }
+    }
+
+    /// The witness account the operation changes.
+    pub fn owner(&self) -> &str {
+        match self {
+            Operation::WitnessUpdate(op) => &op.owner,
+            Operation::WitnessSetProperties(op) => &op.owner,
+        }
+    }
+
+    /// The signing key the operation sets on the witness.
+    pub fn new_signing_key(&self) -> PublicKey {
+        match self {
+            Operation::WitnessUpdate(op) => op.block_signing_key,
+            Operation::WitnessSetProperties(op) => op.new_signing_key,
+        }
+    }
+
+    /// The `witness_update`, if it is one.
+    pub fn as_witness_update(&self) -> Option<&WitnessUpdate> {
+        match self {
+            Operation::WitnessUpdate(op) => Some(op),
+            Operation::WitnessSetProperties(_) => None,
+        }
+    }
+
+    /// The `witness_update`, mutable, if it is one.
+    pub fn as_witness_update_mut(&mut self) -> Option<&mut WitnessUpdate> {
+        match self {
+            Operation::WitnessUpdate(op) => Some(op),
+            Operation::WitnessSetProperties(_) => None,
+        }
+    }
+
+    /// The `witness_set_properties`, if it is one.
+    pub fn as_witness_set_properties(&self) -> Option<&WitnessSetProperties> {
+        match self {
+            Operation::WitnessSetProperties(op) => Some(op),
+            Operation::WitnessUpdate(_) => None,
+        }
+    }
+
+    /// Appends the operation's fc::raw bytes (its tag, then its fields) under `profile`.
+    pub fn write_to(&self, out: &mut Vec<u8>, profile: &ChainProfile) -> Result<(), Error> {
+        match self {
+            Operation::WitnessUpdate(op) => op.write_to(out, profile),
+            Operation::WitnessSetProperties(op) => op.write_to(out, profile),
+        }
+    }
+
+    /// Checks the operation against the chain's rules under `profile`.
+    pub fn validate(&self, profile: &ChainProfile) -> Result<(), Error> {
+        match self {
+            Operation::WitnessUpdate(op) => op.validate(profile),
+            Operation::WitnessSetProperties(op) => op.validate(profile),
+        }
+    }
+}
+
+impl From<WitnessUpdate> for Operation {
+    fn from(op: WitnessUpdate) -> Self {
+        Operation::WitnessUpdate(op)
+    }
+}
+
+impl From<WitnessSetProperties> for Operation {
+    fn from(op: WitnessSetProperties) -> Self {
+        Operation::WitnessSetProperties(op)
     }
 }
 

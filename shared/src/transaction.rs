@@ -5,7 +5,7 @@ use std::fmt;
 use crate::codec::{write_u16, write_u32, write_varint32};
 use crate::error::{Error, SignatureError};
 use crate::keys::{PrivateKey, PublicKey};
-use crate::operation::WitnessUpdate;
+use crate::operation::Operation;
 use crate::profile::ChainProfile;
 use crate::signature::{Digest, Signature};
 use crate::time::TimePointSec;
@@ -66,8 +66,8 @@ impl Tapos {
     }
 }
 
-/// An unsigned transaction holding `witness_update` operations (the only kind this product
-/// builds); extensions are always empty.
+/// An unsigned transaction holding `witness_update` and `witness_set_properties` operations (the
+/// only kinds this product builds); extensions are always empty.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transaction {
     /// TaPoS block number (low 16 bits).
@@ -77,14 +77,15 @@ pub struct Transaction {
     /// Last second at which the chain may include it.
     pub expiration: TimePointSec,
     /// The operations, in order.
-    pub operations: Vec<WitnessUpdate>,
+    pub operations: Vec<Operation>,
 }
 
 impl Transaction {
     /// A one-operation transaction referencing `tapos`, expiring `lifetime` seconds after the
-    /// chain's head block time (never the local clock: SPEC §5).
+    /// chain's head block time (never the local clock: SPEC §5). Takes a [`crate::WitnessUpdate`],
+    /// a [`crate::WitnessSetProperties`] or an [`Operation`].
     pub fn new(
-        operation: WitnessUpdate,
+        operation: impl Into<Operation>,
         tapos: Tapos,
         head_block_time: TimePointSec,
         lifetime: u32,
@@ -106,7 +107,7 @@ impl Transaction {
             ref_block_num: tapos.ref_block_num,
             ref_block_prefix: tapos.ref_block_prefix,
             expiration,
-            operations: vec![operation],
+            operations: vec![operation.into()],
         })
     }
 
@@ -178,7 +179,8 @@ impl Transaction {
         Ok(())
     }
 
-    /// Signs with one key. witness_update needs exactly one signature (SPEC §4.6).
+    /// Signs with one key: the active key for `witness_update`, the current signing key for
+    /// `witness_set_properties`; each needs exactly one signature (SPEC §3.3a, §4.6).
     pub fn sign(
         self,
         key: &PrivateKey,

@@ -204,7 +204,9 @@ fn check_transaction(tx: &Value, profile: &ChainProfile) {
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(hex::encode(&op_bytes), str_at(tx, "op_hex"), "{name} op");
     let mut props_bytes = Vec::new();
-    op.props
+    op.as_witness_update()
+        .unwrap_or_else(|| panic!("{name}: not a witness_update"))
+        .props
         .write_to(&mut props_bytes, profile)
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(

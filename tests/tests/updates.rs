@@ -178,7 +178,11 @@ async fn bad_updates_are_refused_with_steemd_messages() -> anyhow::Result<()> {
             field: "sbd_interest_rate".into(),
         });
     let mut unsigned = update(node, &vit, 2).await?;
-    unsigned.operations[0].props.interest_rate = Some(0);
+    unsigned.operations[0]
+        .as_witness_update_mut()
+        .context("a witness_update")?
+        .props
+        .interest_rate = Some(0);
     let tx = sign(unsigned, 0, &three)?;
     let json_tx = to_value(&tx, &three)?;
     assert!(json_tx.to_string().contains("sbd_interest_rate"));
@@ -275,7 +279,11 @@ async fn steem_profile_serves_condenser_api_and_wants_three_props_fields() -> an
     // A 2-field (VIT-style) props tx: the node fills sbd_interest_rate = 1000 and authority fails.
     let two = steem.clone().with_props_layout(PropsLayout::TwoFields);
     let mut unsigned = update(node, &steem, 2).await?;
-    unsigned.operations[0].props.interest_rate = None;
+    unsigned.operations[0]
+        .as_witness_update_mut()
+        .context("a witness_update")?
+        .props
+        .interest_rate = None;
     let tx = to_value(&sign(unsigned, 0, &two)?, &two)?;
     let body = json!({"jsonrpc":"2.0","id":6,"method":"condenser_api.broadcast_transaction","params":[tx]});
     let (_, answer) = vwf_tests::client::post_json(node, &body).await?;

@@ -23,15 +23,24 @@
 //! authority failure is retried with the legacy serialization, then reported with "Transaction
 //! failed to validate using both new (hf26) and legacy serialization"). Multi-line macros report
 //! their last line (GCC's `__LINE__`), as hived's recorded pattern-test answers show.
+//!
+//! `witness_set_properties` (Steem, Hive; SPEC §3.3a): its authority is not an account's but the
+//! key in its `key` prop (`get_required_authorities`: `authority( 1, signing_key, 1 )`), checked
+//! before any account authority ("Missing Authority", `tx_missing_other_auth`: steemit/steem
+//! master `transaction_util.hpp:80`, hived 1.28.3 `transaction_util.cpp:258`); `validate()`
+//! wants a `key` ("No signing key provided": `steem_operations.cpp:253`, hived
+//! `hive_operations.cpp:250`); the evaluator then wants `key` to be the witness's signing key on
+//! chain ("'key' does not match witness signing key.": `steem_evaluator.cpp:157`, hived
+//! `hive_evaluator.cpp:133`) and sets `new_signing_key`.
 
 use serde_json::{Value, json};
-use vwf_shared::{PublicKey, TimePointSec};
+use vwf_shared::{Digest, Operation, PublicKey, SignedTransaction, TimePointSec};
 
 use crate::simchain::chain::{ChainState, ChainTx};
 use crate::simchain::fc_error::{FcError, Frame, Gen, Level, data};
 use crate::simchain::forms::tx_to_appbase;
-use crate::simchain::methods::{active_authority, owner_authority};
-use crate::simchain::normalize::rebuild;
+use crate::simchain::methods::{active_authority, authority, owner_authority};
+use crate::simchain::normalize::{Unsimulated, rebuild};
 
 /// How far back a TaPoS reference may reach (the block-summary ring).
 const TAPOS_WINDOW: u32 = 0x10000;
@@ -43,6 +52,14 @@ const MAX_TIME_UNTIL_SIGNATURE_EXPIRATION: u32 = 86_400;
 /// hived's recorded `condenser_api.broadcast_transaction` answers).
 const OUT_OF_RANGE: &str =
     "N5boost16exception_detail10clone_implINS0_19error_info_injectorISt12out_of_rangeEEEE";
+
+/// `tx_missing_other_auth`: an authority that is not an account's (a `witness_set_properties`
+/// key) is not satisfied.
+const MISSING_OTHER: (i64, &str, &str) = (
+    3_040_000,
+    "tx_missing_other_auth",
+    "missing required other authority",
+);
 
 /// The transaction as the error data shows it, with the generation's JSON form.
 struct Trx {
@@ -222,10 +239,24 @@ impl ChainState {
             json,
         };
         let signed = &rebuilt.signed;
-        let id = signed
-            .transaction
-            .id(profile)
-            .map_err(|e| FcError::assert(e.to_string()))?;
+        let unsimulated = rebuilt.unsimulated.as_ref();
+        // The node's bytes: those of all the props when the model holds fewer.
+        let (digest, id) = match unsimulated {
+            Some(u) => (
+                Digest::sha256(&[&profile.chain_id.0, &u.bytes]),
+                hex::encode(&Digest::sha256(&[&u.bytes]).0[..20]),
+            ),
+            None => (
+                signed
+                    .transaction
+                    .digest(profile)
+                    .map_err(|e| FcError::assert(e.to_string()))?,
+                signed
+                    .transaction
+                    .id(profile)
+                    .map_err(|e| FcError::assert(e.to_string()))?,
+            ),
+        };
         if generation == Gen::Hive {
             self.check_duplicate(&trx, &id)?;
             self.check_expiration(&trx, signed.transaction.expiration)?;
@@ -234,12 +265,12 @@ impl ChainState {
                 signed.transaction.ref_block_num,
                 signed.transaction.ref_block_prefix,
             )?;
-            self.validate(&trx, signed)?;
+            self.validate(&trx, signed, unsimulated)?;
         } else {
-            self.validate(&trx, signed)?;
+            self.validate(&trx, signed, unsimulated)?;
             self.check_duplicate(&trx, &id)?;
         }
-        let keys = self.signature_keys(&trx, signed)?;
+        let keys = self.signature_keys(&trx, signed, &digest)?;
         self.check_authority(&trx, signed, &keys)?;
         if generation != Gen::Hive {
             self.check_tapos(
@@ -249,6 +280,7 @@ impl ChainState {
             )?;
             self.check_expiration(&trx, signed.transaction.expiration)?;
         }
+        self.evaluate(&trx, signed, unsimulated)?;
         Ok(ChainTx {
             id,
             json: rebuilt.json,
@@ -259,7 +291,12 @@ impl ChainState {
     /// `transaction::validate` and each operation's `validate` (0.19: in
     /// `network_broadcast_api::broadcast_transaction`, before the push; later: in
     /// `_apply_transaction`). The operation texts are the simulator's.
-    fn validate(&self, trx: &Trx, signed: &vwf_shared::SignedTransaction) -> Result<(), FcError> {
+    fn validate(
+        &self,
+        trx: &Trx,
+        signed: &SignedTransaction,
+        unsimulated: Option<&Unsimulated>,
+    ) -> Result<(), FcError> {
         let generation = trx.generation;
         let wrap = |e: FcError| match generation {
             Gen::S19 => e,
@@ -275,8 +312,77 @@ impl ChainState {
             )));
         }
         for op in &signed.transaction.operations {
-            op.validate(&self.profile)
-                .map_err(|e| wrap(FcError::assert(e.to_string())))?;
+            match op {
+                Operation::WitnessUpdate(op) => op
+                    .validate(&self.profile)
+                    .map_err(|e| wrap(FcError::assert(e.to_string())))?,
+                Operation::WitnessSetProperties(op) => {
+                    if unsimulated.is_some_and(|u| u.missing_key.contains(&op.owner)) {
+                        let at = match generation {
+                            Gen::Hive => ("hive_operations.cpp", 250, "validate"),
+                            Gen::S19 | Gen::Steem => ("steem_operations.cpp", 253, "validate"),
+                        };
+                        return Err(wrap(FcError::fc_assert(
+                            generation,
+                            "props.find( \"key\" ) != props.end()",
+                            at,
+                            "No signing key provided",
+                            Vec::new(),
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The evaluators, against the state at the push: `witness_set_properties` needs a witness
+    /// whose signing key is the `key` prop. Props the simulator does not model are refused here,
+    /// once everything the chain checks first has passed.
+    fn evaluate(
+        &self,
+        trx: &Trx,
+        signed: &SignedTransaction,
+        unsimulated: Option<&Unsimulated>,
+    ) -> Result<(), FcError> {
+        let generation = trx.generation;
+        for op in &signed.transaction.operations {
+            let Operation::WitnessSetProperties(op) = op else {
+                continue;
+            };
+            let Some(witness) = self.witness(&op.owner) else {
+                // chainbase `get<witness_object, by_name>` throws std::out_of_range.
+                return Err(trx.db(FcError::new(13, OUT_OF_RANGE, "unknown key"), false));
+            };
+            if witness.signing_key != op.current_key {
+                let prefix = &self.profile.address_prefix;
+                let at = match generation {
+                    Gen::Hive => ("hive_evaluator.cpp", 133, "do_apply"),
+                    Gen::S19 | Gen::Steem => ("steem_evaluator.cpp", 157, "do_apply"),
+                };
+                return Err(trx.db(
+                    FcError::fc_assert(
+                        generation,
+                        "signing_key == witness.signing_key",
+                        at,
+                        "'key' does not match witness signing key.",
+                        data([
+                            ("key", json!(op.current_key.to_string_with_prefix(prefix))),
+                            (
+                                "signing_key",
+                                json!(witness.signing_key.to_string_with_prefix(prefix)),
+                            ),
+                        ]),
+                    ),
+                    false,
+                ));
+            }
+        }
+        if let Some(u) = unsimulated.filter(|u| !u.extra.is_empty()) {
+            return Err(FcError::assert(format!(
+                "vwf-simchain applies only the key and new_signing_key props of witness_set_properties; not simulated: {}",
+                u.extra.join("; ")
+            )));
         }
         Ok(())
     }
@@ -326,13 +432,10 @@ impl ChainState {
     fn signature_keys(
         &self,
         trx: &Trx,
-        signed: &vwf_shared::SignedTransaction,
+        signed: &SignedTransaction,
+        digest: &Digest,
     ) -> Result<Vec<PublicKey>, FcError> {
         let generation = trx.generation;
-        let digest = signed
-            .transaction
-            .digest(&self.profile)
-            .map_err(|e| FcError::assert(e.to_string()))?;
         let mut keys = Vec::new();
         for signature in &signed.signatures {
             let header = signature.0[0];
@@ -365,7 +468,7 @@ impl ChainState {
                     Vec::new(),
                 )));
             }
-            let key = signature.recover(&digest).map_err(|_| {
+            let key = signature.recover(digest).map_err(|_| {
                 trx.signatures(FcError::unspecified(
                     "unable to reconstruct public key from signature",
                 ))
@@ -404,12 +507,13 @@ impl ChainState {
         Ok(keys)
     }
 
-    /// Each operation needs its owner's active authority (the owner key satisfies it too, except
-    /// on hived since HF28); any signature not needed is refused (not on hived since HF28).
+    /// First each `witness_set_properties`'s key authority (the `key` prop), then each
+    /// `witness_update`'s owner's active authority (the owner key satisfies it too, except on
+    /// hived since HF28); any signature not needed is refused (not on hived since HF28).
     fn check_authority(
         &self,
         trx: &Trx,
-        signed: &vwf_shared::SignedTransaction,
+        signed: &SignedTransaction,
         keys: &[PublicKey],
     ) -> Result<(), FcError> {
         let generation = trx.generation;
@@ -422,6 +526,38 @@ impl ChainState {
         let sigs = json!(sorted);
         let mut used: Vec<PublicKey> = Vec::new();
         for op in &signed.transaction.operations {
+            let Operation::WitnessSetProperties(op) = op else {
+                continue;
+            };
+            if keys.contains(&op.current_key) {
+                used.push(op.current_key);
+                continue;
+            }
+            let auth = authority(self, &op.current_key);
+            let e = match generation {
+                Gen::S19 | Gen::Steem => FcError::typed_assert(
+                    generation,
+                    MISSING_OTHER,
+                    "",
+                    ("transaction_util.hpp", 80, "verify_authority"),
+                    "Missing Authority",
+                    data([("auth", auth), ("sigs", sigs.clone())]),
+                ),
+                Gen::Hive => FcError::typed_assert(
+                    generation,
+                    MISSING_OTHER,
+                    "s.check_authority( auth, \"?\", \"?\" )",
+                    ("transaction_util.cpp", 258, "operator()"),
+                    "Missing Authority",
+                    data([("auth", auth)]),
+                ),
+            };
+            return Err(trx.authority(e, &sigs, true));
+        }
+        for op in &signed.transaction.operations {
+            let Operation::WitnessUpdate(op) = op else {
+                continue;
+            };
             let Some(account) = self.witness(&op.owner) else {
                 // chainbase `get<account_authority_object, by_account>` throws
                 // std::out_of_range("unknown key"); the first capture wraps it.

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
-use vwf_shared::{BlockId, ChainProfile, ChainProperties, Digest, PublicKey, SignedTransaction};
+use vwf_shared::{
+    BlockId, ChainProfile, ChainProperties, Digest, Operation, PublicKey, SignedTransaction,
+};
 
 use crate::simchain::config::{SimSetup, key_from_seed};
 use crate::simchain::schedule::{ROUND_SLOTS, is_round_boundary, scheduled_witness, shuffle_round};
@@ -367,16 +369,29 @@ impl ChainState {
 
     fn apply_updates(&mut self, tx: &ChainTx, block_num: u32) {
         for op in &tx.signed.transaction.operations {
-            if let Some(w) = self.witnesses.iter_mut().find(|w| w.name == op.owner) {
-                w.url = op.url.clone();
-                w.props = op.props.clone();
-                w.signing_key = op.block_signing_key;
+            let Some(w) = self.witnesses.iter_mut().find(|w| w.name == op.owner()) else {
+                continue;
+            };
+            match op {
+                Operation::WitnessUpdate(op) => {
+                    w.url = op.url.clone();
+                    w.props = op.props.clone();
+                    w.signing_key = op.block_signing_key;
+                }
+                Operation::WitnessSetProperties(op) => {
+                    // The evaluator's `'key' does not match witness signing key.` check, again at
+                    // inclusion: an earlier transaction in the block may have changed the key.
+                    if w.signing_key != op.current_key {
+                        continue;
+                    }
+                    w.signing_key = op.new_signing_key;
+                }
             }
             self.updates.push(UpdateRecord {
                 block_num,
                 tx_id: tx.id.clone(),
-                owner: op.owner.clone(),
-                signing_key: op.block_signing_key,
+                owner: op.owner().to_owned(),
+                signing_key: op.new_signing_key(),
             });
         }
     }

@@ -474,7 +474,8 @@ pub fn list_witnesses(
     json!({ "witnesses": witnesses })
 }
 
-fn authority(chain: &ChainState, key_value: &PublicKey) -> Value {
+/// A one-key authority (`weight_threshold` 1, the key at weight 1).
+pub fn authority(chain: &ChainState, key_value: &PublicKey) -> Value {
     json!({"weight_threshold": 1, "account_auths": [], "key_auths": [[key(&chain.profile, key_value), 1]]})
 }
 
