@@ -123,9 +123,10 @@ impl Transaction {
 }
 
 fn parse_operation(name: &Value, body: Value, profile: &ChainProfile) -> Result<Operation, Error> {
-    // steemd accepts the struct name without `_operation` or the numeric tag.
+    // steemd accepts the struct name without `_operation` or the numeric tag; an operation the
+    // profile's chain does not have (no tag) matches neither.
     let is = |json_name: &str, tag: Option<u32>| match name {
-        Value::String(s) => s == json_name,
+        Value::String(s) => tag.is_some() && s == json_name,
         Value::Number(n) => tag.is_some_and(|t| n.as_u64() == Some(u64::from(t))),
         _ => false,
     };

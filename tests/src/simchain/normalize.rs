@@ -195,7 +195,7 @@ fn operation(op: &Value, profile: &ChainProfile) -> Result<(Value, Option<WspPro
         ));
     };
     let is = |json_name: &str, tag: Option<u32>| match name {
-        Value::String(s) => s == json_name,
+        Value::String(s) => tag.is_some() && s == json_name,
         Value::Number(n) => tag.is_some_and(|t| n.as_u64() == Some(u64::from(t))),
         _ => false,
     };
