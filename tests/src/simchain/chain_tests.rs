@@ -339,3 +339,76 @@ fn an_unknown_account_is_chainbase_s_unknown_key() {
         && e.summary(Gen::Steem) == "unknown key:unknown key: "
         && e.stack[0].format == "${what}: "));
 }
+
+/// beem's signed `witness_set_properties` transactions (`shared/tests/data/witness_set_properties.json`:
+/// key 1 → key 2, then key 2 → the null key, both over ref_block_num 12345, ref_block_prefix
+/// 3367577216, expiring 2024-01-01T00:01:00), taken exactly as beem 0.24.26 signed them, on a chain
+/// whose clock and block 12345 make that header valid: accepted by the STEEM and HIVE generations
+/// and applied in order; with another new key put in, refused with "Missing Authority".
+#[test]
+fn beems_signed_witness_set_properties_are_accepted_and_change_the_key() {
+    let vectors: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../shared/tests/data/witness_set_properties.json"
+    ))
+    .unwrap_or_default();
+    let header = &vectors["common_tx_header"];
+    let expiration = header["expiration"].as_str().unwrap_or_default();
+    let expires = TimePointSec::parse(expiration).map_or(0, |t| u64::from(t.0));
+    let prefix = header["ref_block_prefix"]
+        .as_u64()
+        .and_then(|p| u32::try_from(p).ok())
+        .unwrap_or_default();
+    for profile in [ChainProfile::steem(), ChainProfile::hive()] {
+        let mut s = setup(100);
+        s.profile = profile.clone();
+        s.witnesses[0].props = default_props(&profile);
+        // 12 400 blocks of 100 ms end 60 s before the expiration.
+        s.start_time_ms = (expires - 1300) * 1000;
+        let mut chain = ChainState::new(&s);
+        let mut aslot = run(&mut chain, 1, 12_400);
+        assert!(chain.head_num() > 12_345);
+        if let Some(block) = chain.blocks.get_mut(12_344) {
+            block.id.0[4..8].copy_from_slice(&prefix.to_le_bytes());
+        }
+        let name = profile.name;
+        let cases: Vec<serde_json::Value> = vectors["cases"]
+            .as_array()
+            .map(|c| {
+                c.iter()
+                    .filter(|c| c["profile"] == name.as_str())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(cases.len(), 2, "{name}");
+        for case in cases {
+            let tx = serde_json::json!({
+                "ref_block_num": header["ref_block_num"],
+                "ref_block_prefix": header["ref_block_prefix"],
+                "expiration": expiration,
+                "operations": [case["op_json"]],
+                "extensions": [],
+                "signatures": [case["beem_signature"]],
+            });
+            // Another new key: the signature no longer recovers the `key`.
+            let mut tampered = tx.clone();
+            let other = test_public_key(3).map(|k| hex::encode(k.as_bytes()));
+            tampered["operations"][0][1]["props"][1][1] =
+                serde_json::json!(other.unwrap_or_default());
+            let refused = chain.push_transaction(&tampered).err().map(|e| e.message());
+            assert!(
+                refused
+                    .as_deref()
+                    .is_some_and(|m| m.contains("Missing Authority")),
+                "{name}: {refused:?}"
+            );
+            let id = chain.push_transaction(&tx);
+            assert_eq!(id.as_deref().ok(), case["tx_id"].as_str(), "{name}: {id:?}");
+            aslot = run(&mut chain, aslot, 1);
+            let key = chain
+                .witness(OWNER)
+                .map(|w| w.signing_key.to_string_with_prefix(&profile.address_prefix));
+            assert_eq!(key.as_deref(), case["new_signing_key"].as_str(), "{name}");
+        }
+    }
+}

@@ -395,4 +395,62 @@ mod tests {
         let err = rebuild(&json!([1]), &ChainProfile::vit()).err();
         assert!(err.is_some_and(|e| e.message().contains("Invalid cast from type 'array_type'")));
     }
+
+    const KEY1: &str = "0300ddc702fc6d201a3ed522f6c460130e4de4c815fffebfe1052039bf884830ca";
+    const KEY2: &str = "03774a239f7ebf1ea9de65217ab122cf3105522b60e6c5d6cd0b2fa7f1b963c484";
+
+    fn wsp(props: Value) -> Value {
+        json!({"ref_block_num": 1, "ref_block_prefix": 2, "expiration": "2024-01-01T00:01:00",
+            "operations": [["witness_set_properties", {"owner": "vit-test-witness", "props": props, "junk": 1}]],
+            "extensions": [], "signatures": []})
+    }
+
+    #[test]
+    fn witness_set_properties_props_are_sorted_and_the_first_duplicate_kept_like_fc() {
+        let steem = ChainProfile::steem();
+        let sorted = json!([["key", KEY1], ["new_signing_key", KEY2]]);
+        let plain = rebuild(&wsp(sorted.clone()), &steem).ok();
+        let reversed = json!([["new_signing_key", KEY2], ["key", KEY1.to_uppercase()]]);
+        let rebuilt = rebuild(&wsp(reversed), &steem).ok();
+        assert_eq!(
+            rebuilt
+                .as_ref()
+                .map(|r| r.json["operations"][0][1]["props"].clone()),
+            Some(sorted.clone())
+        );
+        assert_eq!(
+            rebuilt.as_ref().map(|r| &r.signed),
+            plain.as_ref().map(|r| &r.signed)
+        );
+        assert!(rebuilt.is_some_and(
+            |r| r.unsimulated.is_none() && r.json["operations"][0][1].get("junk").is_none()
+        ));
+        let dup = json!([["key", KEY1], ["key", KEY2], ["new_signing_key", KEY2]]);
+        let rebuilt = rebuild(&wsp(dup), &steem).ok();
+        assert_eq!(
+            rebuilt.map(|r| r.json["operations"][0][1]["props"].clone()),
+            Some(sorted)
+        );
+        // Extra or missing props: kept with the node's bytes, flagged as not simulated.
+        let extra = json!([["url", "00"], ["key", KEY1]]);
+        let rebuilt = rebuild(&wsp(extra), &steem).ok();
+        let unsimulated = rebuilt.and_then(|r| r.unsimulated);
+        assert_eq!(
+            unsimulated.as_ref().map(|u| u.extra.clone()),
+            Some(vec![
+                "vit-test-witness: url, (no new_signing_key)".to_owned()
+            ])
+        );
+        assert!(unsimulated.is_some_and(|u| u.missing_key.is_empty()
+            && hex::encode(&u.bytes).contains(&format!("02036b657921{KEY1}0375726c0100"))));
+    }
+
+    #[test]
+    fn witness_set_properties_is_an_invalid_operation_name_on_vit() {
+        let err = rebuild(&wsp(json!([])), &ChainProfile::vit()).err();
+        assert!(err.is_some_and(|e| {
+            e.summary(Gen::S19)
+                .contains("itr != to_tag.end(): Invalid operation name: witness_set_properties")
+        }));
+    }
 }
