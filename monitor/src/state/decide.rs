@@ -149,7 +149,7 @@ pub(super) fn decide(
             ));
             return;
         };
-        format!("pre-emptive: {server} {why}; {} is in sync", backup.name)
+        format!("pre-emptive: {server}: {why}; {} is in sync", backup.name)
     } else {
         return;
     };

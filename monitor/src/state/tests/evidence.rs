@@ -331,7 +331,7 @@ fn a_preemptive_switch_says_why_and_names_the_backup_in_sync() {
     let reason = intent_reason(&r);
     assert_eq!(
         reason,
-        "pre-emptive: primary its node is 13 blocks behind the agreed head (at 0) for 3 \
+        "pre-emptive: primary: its node is 13 blocks behind the agreed head (at 0) for 3 \
          consecutive poll(s); backup-1 is in sync"
     );
     assert!(!r.alerts.iter().any(|a| a.key.starts_with("unreachable")));
