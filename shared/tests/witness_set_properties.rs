@@ -222,6 +222,24 @@ fn our_signature_recovers_the_current_key_and_the_active_key_is_not_it() {
             .map(|k| k.to_string_with_prefix(&profile.address_prefix)),
         Some(text(case, "current_key").to_owned())
     );
+    // Signed by the active key (test key 0), it recovers a key the operation does not name.
+    let active = PrivateKey::from_wif("5K5WrHCEqHdoiaWjbwBedbYnu9vA8BUPBMRsbkggk2FbhTsFVJP")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let by_active = beem
+        .transaction
+        .clone()
+        .sign(&active, &profile)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let signers = by_active.signer_keys(&profile).unwrap_or_default();
+    assert_eq!(signers, vec![active.public_key()]);
+    assert_ne!(
+        Some(&active.public_key()),
+        beem.transaction
+            .operations
+            .first()
+            .and_then(|op| op.as_witness_set_properties())
+            .map(|op| &op.current_key)
+    );
 }
 
 #[test]
