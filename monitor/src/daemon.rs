@@ -165,7 +165,10 @@ impl Daemon {
             total_missed = view.total_missed,
             "agreed reading"
         );
-        self.apply(&Input::Chain { view, health }).await
+        let applied = self.apply(&Input::Chain { view, health }).await;
+        self.metrics
+            .active_node_failing_polls(self.state.node_evidence.polls);
+        applied
     }
 
     /// Steps the machine, persists, then performs the actions in order.

@@ -7,6 +7,7 @@
 //! | `vwf_poll_age_seconds` | seconds since the last agreed (quorum) reading; large = blind |
 //! | `vwf_node_up{node}` | 1 if the node's last reading was fresh, else 0 |
 //! | `vwf_actions_total{kind,outcome}` | signer calls by kind (`failover`, `kill_switch`, `dry_run`) and outcome |
+//! | `vwf_active_node_failing_polls` | consecutive polls in which the active server's own node was stale (or unreachable, where that counts): the `[evidence]` count |
 //! | `vwf_signer_link_up` | 1 if the last `Status` call that keeps the signer connection warm succeeded, else 0 |
 //! | `vwf_signer_client_cert_expiry_seconds` | seconds until the client certificate expires (negative once expired) |
 //! | `vwf_signer_ca_cert_expiry_seconds` | seconds until the CA certificate expires (negative once expired) |
@@ -35,6 +36,7 @@ struct Inner {
     active_index: Option<i64>,
     last_agreed_ms: Option<u64>,
     nodes: Vec<(String, bool)>,
+    active_node_failing_polls: Option<u32>,
     actions: BTreeMap<(String, String), u64>,
     signer_link_up: Option<bool>,
     client_cert_not_after: Option<i64>,
@@ -58,6 +60,11 @@ impl Metrics {
     /// Records which nodes gave fresh readings.
     pub fn nodes(&self, up: Vec<(String, bool)>) {
         self.with(|i| i.nodes = up);
+    }
+
+    /// Records the `[evidence]` count of consecutive failing polls of the active server's node.
+    pub fn active_node_failing_polls(&self, polls: u32) {
+        self.with(|i| i.active_node_failing_polls = Some(polls));
     }
 
     /// Counts one signer call outcome.
@@ -102,6 +109,9 @@ impl Metrics {
             let _ = writeln!(out, "# HELP vwf_node_up 1 if the node's last reading was fresh.\n# TYPE vwf_node_up gauge");
             for (node, up) in &i.nodes {
                 let _ = writeln!(out, "vwf_node_up{{node=\"{}\"}} {}", escape(node), u8::from(*up));
+            }
+            if let Some(polls) = i.active_node_failing_polls {
+                gauge(&mut out, "vwf_active_node_failing_polls", "Consecutive polls in which the active server's own node was stale (or unreachable, where that counts).", polls.to_string());
             }
             let _ = writeln!(out, "# HELP vwf_actions_total Signer calls by kind and outcome.\n# TYPE vwf_actions_total counter");
             for ((kind, outcome), n) in &i.actions {
@@ -190,6 +200,7 @@ mod tests {
         m.agreed(12, 1, 1_000);
         m.nodes(vec![("http://a".into(), true), ("http://b".into(), false)]);
         m.action("failover", "applied");
+        m.active_node_failing_polls(2);
         m.signer_link(false);
         m.cert_expiry(Some(10 * 86_400), Some(1));
         let text = m.render(3_500);
@@ -199,6 +210,7 @@ mod tests {
         assert!(text.contains("vwf_node_up{node=\"http://b\"} 0"));
         assert!(text.contains("vwf_actions_total{kind=\"failover\",outcome=\"applied\"} 1"));
         assert!(text.contains("vwf_signer_link_up 0"));
+        assert!(text.contains("vwf_active_node_failing_polls 2\n"), "{text}");
         assert!(
             text.contains("vwf_signer_client_cert_expiry_seconds 863997\n"),
             "{text}"
