@@ -104,13 +104,14 @@ pub(super) fn decide(
     let n = counted(policy, *baseline_total_missed, *last_total_missed, misses);
     let absolute = policy.servers[index].total_missed_threshold;
     let evidence = corroborated(policy, &st.node_evidence, server);
+    let threshold = miss_threshold(policy, &st.node_evidence, server);
     let (target, skipped) = next_target(policy, index, health, view.head_block);
     // Whether the evidence, not the plain thresholds, decided.
     let mut on_evidence = true;
     let reason = if n >= policy.thresholds.missed_blocks {
         on_evidence = false;
         format!("{server} missed {n} block(s) since take-over at block {takeover_block}")
-    } else if n >= miss_threshold(policy, &st.node_evidence, server) {
+    } else if n >= threshold {
         format!(
             "{server} missed {n} block(s) since take-over at block {takeover_block}, \
              corroborated: {}",
@@ -144,7 +145,7 @@ pub(super) fn decide(
                 format!("{server} looks down; no pre-emptive switch: {held}"),
                 format!(
                     "{server}: {why}; the switch waits for {} missed block(s)",
-                    miss_threshold(policy, &st.node_evidence, server)
+                    threshold
                 ),
             ));
             return;

@@ -293,18 +293,7 @@ fn evidence_cases() -> Vec<Case> {
 
 #[test]
 fn evidence_decision_table() {
-    let mut failures = Vec::new();
-    for (name, p, inputs, sends, mode) in evidence_cases() {
-        let r = run(&p, State::new("vit-test-witness"), &inputs);
-        let got: Vec<&str> = r.sends.iter().map(|(t, _, _)| t.as_str()).collect();
-        if got != sends || mode_name(&r.state.mode) != mode {
-            failures.push(format!(
-                "{name}: sends {got:?} (want {sends:?}), mode {} (want {mode})",
-                mode_name(&r.state.mode)
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    check_table(evidence_cases());
 }
 
 fn intent_reason(r: &Run) -> String {
