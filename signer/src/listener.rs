@@ -40,7 +40,7 @@ use tonic::transport::server::{Connected, TcpConnectInfo, TlsConnectInfo};
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::config::ListenConfig;
-use crate::revocation::{CertId, DenyList};
+use crate::revocation::{CertId, Revocations};
 
 /// Descriptors kept outside the listener's caps: the listening socket, the audit log and its
 /// reserve, the request store, stdio, the runtime's epoll and event descriptors, the HTTPS
@@ -230,10 +230,6 @@ struct Registry {
     open: HashMap<SocketAddr, Arc<Activity>>,
     open_by_ip: HashMap<IpAddr, usize>,
     open_by_identity: HashMap<String, usize>,
-    /// The deny list the last [`Connections::close_revoked`] applied: a connection whose
-    /// handshake was verified against the list before it, and that is admitted after it, is
-    /// refused here instead of staying open.
-    revoked: Option<DenyList>,
 }
 
 fn decrement<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
@@ -259,6 +255,10 @@ struct Refused {
 pub struct Connections {
     limits: Limits,
     registry: Arc<Mutex<Registry>>,
+    /// The deny list in force (the handle the TLS verifier reads): a connection whose
+    /// handshake was verified against an older list and that is admitted after a reload is
+    /// refused here instead of staying open.
+    revocations: Revocations,
 }
 
 impl Connections {
@@ -267,7 +267,14 @@ impl Connections {
         Connections {
             limits,
             registry: Arc::default(),
+            revocations: Revocations::default(),
         }
+    }
+
+    /// Checks admissions and [`Connections::close_revoked`] against `revocations`.
+    pub fn with_revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = revocations;
+        self
     }
 
     /// The limits in force.
@@ -340,12 +347,9 @@ impl Connections {
         identity: &str,
         certificate: Option<CertId>,
     ) -> Result<Ticket, Refused> {
-        let mut registry = self.lock();
-        if let Some(why) = registry
-            .revoked
+        if let Some(why) = certificate
             .as_ref()
-            .zip(certificate.as_ref())
-            .and_then(|(deny, id)| deny.revokes(id))
+            .and_then(|id| self.revocations.current().revokes(id))
         {
             return Err(Refused {
                 rule: "mutual-tls",
@@ -356,6 +360,7 @@ impl Connections {
                 ),
             });
         }
+        let mut registry = self.lock();
         let limits = &self.limits;
         let refused = |kind, detail| {
             Err(Refused {
@@ -418,13 +423,12 @@ impl Connections {
         })
     }
 
-    /// Closes every open connection whose certificate `deny` revokes (each reads end of stream
-    /// at once; a request in flight on it is cut short), and refuses those it revokes that are
-    /// admitted later (their handshake may have been verified before `deny` was in force).
-    /// Returns how many were closed.
-    pub fn close_revoked(&self, deny: &DenyList) -> usize {
-        let mut registry = self.lock();
-        registry.revoked = Some(deny.clone());
+    /// Closes every open connection whose certificate the deny list now in force revokes (each
+    /// reads end of stream at once; a request in flight on it is cut short); call it after
+    /// [`Revocations::replace`]. Returns how many were closed.
+    pub fn close_revoked(&self) -> usize {
+        let deny = self.revocations.current();
+        let registry = self.lock();
         let mut closed = 0;
         for activity in registry.open.values() {
             let revoked = activity
@@ -1006,7 +1010,8 @@ mod tests {
     #[test]
     fn a_revocation_closes_the_open_connections_of_that_certificate() -> Result<(), String> {
         use crate::revocation::{Fingerprint, RevokedConfig};
-        let connections = Connections::new(limits());
+        let revocations = Revocations::default();
+        let connections = Connections::new(limits()).with_revocations(revocations.clone());
         let id = |byte: u8| -> Result<CertId, String> {
             Ok(CertId {
                 fingerprint: Fingerprint::parse(&format!("{byte:02x}").repeat(32))?,
@@ -1024,11 +1029,12 @@ mod tests {
             serials: Vec::new(),
         }
         .build()?;
-        assert_eq!(connections.close_revoked(&deny), 1);
+        revocations.replace(deny);
+        assert_eq!(connections.close_revoked(), 1);
         assert!(revoked.activity.revoked.load(Ordering::Acquire));
         assert!(!kept.activity.revoked.load(Ordering::Acquire));
         // Already closing: not counted twice.
-        assert_eq!(connections.close_revoked(&deny), 0);
+        assert_eq!(connections.close_revoked(), 0);
         Ok(())
     }
 
@@ -1039,7 +1045,8 @@ mod tests {
     fn a_connection_verified_before_a_revocation_and_admitted_after_it_is_refused()
     -> Result<(), String> {
         use crate::revocation::{Fingerprint, RevokedConfig, Serial};
-        let connections = Connections::new(limits());
+        let revocations = Revocations::default();
+        let connections = Connections::new(limits()).with_revocations(revocations.clone());
         let id = |byte: u8| -> Result<CertId, String> {
             Ok(CertId {
                 fingerprint: Fingerprint::parse(&format!("{byte:02x}").repeat(32))?,
@@ -1052,7 +1059,8 @@ mod tests {
             serials: vec!["01".into()],
         }
         .build()?;
-        assert_eq!(connections.close_revoked(&deny), 0);
+        revocations.replace(deny);
+        assert_eq!(connections.close_revoked(), 0);
         let late = connections.admit(peer(1), "spiffe://vwf/old", Some(id(1)?));
         assert!(
             matches!(&late, Err(r) if r.kind == "certificate-revoked" && r.rule == "mutual-tls"),
@@ -1062,7 +1070,8 @@ mod tests {
         let other = connections.admit(peer(2), "spiffe://vwf/monitor", Some(id(2)?));
         assert!(other.is_ok(), "{other:?}");
         // A later list without it lets it in again.
-        assert_eq!(connections.close_revoked(&DenyList::default()), 0);
+        revocations.replace(crate::revocation::DenyList::default());
+        assert_eq!(connections.close_revoked(), 0);
         let again = connections.admit(peer(3), "spiffe://vwf/old", Some(id(1)?));
         assert!(again.is_ok(), "{again:?}");
         Ok(())

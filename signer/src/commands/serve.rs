@@ -206,7 +206,7 @@ async fn serve(
         "connection limits"
     );
     let service = SignerService::new(Arc::clone(&engine));
-    let connections = listener::Connections::new(limits);
+    let connections = listener::Connections::new(limits).with_revocations(revocations.clone());
     let guard = GuardLayer::new(
         listen.rate_requests,
         Duration::from_secs(listen.rate_window_seconds),
@@ -294,7 +294,7 @@ impl Reload {
                 // New handshakes see the list before the open connections are closed, so a
                 // closed client cannot slip back in.
                 self.revocations.replace(settings.deny_list.clone());
-                let closed = self.connections.close_revoked(&settings.deny_list);
+                let closed = self.connections.close_revoked();
                 tracing::info!(
                     event = "reload",
                     outcome = "applied",
