@@ -63,7 +63,11 @@ pub struct AuditEntry {
     /// The block that included it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_num: Option<u32>,
-    /// The url the signed transaction sends.
+    /// The operation and the key that signs it, e.g. "witness_set_properties signed with the
+    /// current signing key STM… (primary)".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// The url the signed transaction sends (witness_update only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// The props it sends, e.g. "account_creation_fee=0.100 VIT maximum_block_size=131072".

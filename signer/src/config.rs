@@ -11,7 +11,7 @@ use vwf_shared::{Asset, ChainProfile, ChainProperties, ProfileName, PropsLayout}
 
 use crate::engine::{BuildSettings, Fallback};
 use crate::error::Error;
-use crate::keystore::{KeyConfig, KeySettings};
+use crate::keystore::{AssignedKeys, KeyConfig, KeySettings, load_keys_with};
 use crate::policy::{AccountConfig, Policy};
 use crate::revocation::{DenyList, RevokedConfig};
 
@@ -411,6 +411,22 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Decrypts the `[key]` age file and sorts its keys by the policy (which key signs for
+    /// which account); the second value says why a key's page could not be locked in RAM.
+    pub fn unlock_keys(
+        &self,
+    ) -> Result<(AssignedKeys, Option<vwf_shared::keys::MemoryLockError>), Error> {
+        let loaded = load_keys_with(&self.key.age_file, &self.key.source, &self.key.options)?;
+        let keys = loaded
+            .ring
+            .assign(&self.policy, &self.profile.address_prefix)
+            .map_err(|reason| Error::KeyRing {
+                path: self.key.age_file.clone(),
+                reason,
+            })?;
+        Ok((keys, loaded.memory_lock))
+    }
+
     /// The request store file.
     pub fn store_path(&self) -> PathBuf {
         self.raw.state.dir.join("requests.json")

@@ -21,15 +21,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 use vwf_shared::rpc::Witness;
 use vwf_shared::{
-    Asset, ChainProfile, ChainProperties, PrivateKey, SignedTransaction, Tapos, TimePointSec,
-    Transaction, WitnessUpdate,
+    Asset, ChainProfile, ChainProperties, Operation, PublicKey, SignedTransaction, Tapos,
+    TimePointSec, Transaction, WitnessSetProperties, WitnessUpdate,
 };
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::config::TaposSource;
 use crate::error::Error;
+use crate::keystore::AssignedKeys;
 use crate::nodes::Nodes;
-use crate::policy::{AccountPolicy, Decision, Intent, Policy, Refusal, Rule};
+use crate::policy::{
+    AccountPolicy, Decision, Intent, KeyMode, Policy, Refusal, Rule, check_operation,
+};
 use crate::quorum::AgreedView;
 use crate::store::{Outcome, RequestRecord, RequestState, RequestStore};
 
@@ -100,10 +103,14 @@ pub fn url_and_props(
 pub struct Built {
     /// The transaction (no signature).
     pub transaction: Transaction,
-    /// The url it sends.
-    pub url: String,
-    /// The props it sends.
-    pub props: ChainProperties,
+    /// The public key of the held key that is to sign it.
+    pub signer: PublicKey,
+    /// "witness_update signed with the active key STM…", for the audit and reports.
+    pub operation: String,
+    /// The url it sends (a witness_update; witness_set_properties sends none).
+    pub url: Option<String>,
+    /// The props it sends (a witness_update).
+    pub props: Option<ChainProperties>,
     /// The TaPoS block number.
     pub tapos_block: u32,
     /// The agreed head block: the transaction cannot be in an earlier block.
@@ -127,8 +134,9 @@ impl Built {
     /// Fills an audit entry with what is signed.
     fn describe(&self, entry: AuditEntry) -> AuditEntry {
         AuditEntry {
-            url: Some(self.url.clone()),
-            props: Some(describe_props(&self.props)),
+            operation: Some(self.operation.clone()),
+            url: self.url.clone(),
+            props: self.props.as_ref().map(describe_props),
             expiration: Some(self.transaction.expiration.to_string()),
             tapos: Some(format!(
                 "{}/{} (block {})",
@@ -157,7 +165,7 @@ pub fn describe_props(props: &ChainProperties) -> String {
 pub struct Engine {
     profile: ChainProfile,
     policy: Policy,
-    key: Arc<PrivateKey>,
+    keys: Arc<AssignedKeys>,
     nodes: Nodes,
     build: BuildSettings,
     store: RequestStore,
@@ -236,7 +244,7 @@ impl Engine {
     pub fn new(
         profile: ChainProfile,
         policy: Policy,
-        key: Arc<PrivateKey>,
+        keys: Arc<AssignedKeys>,
         nodes: Nodes,
         build: BuildSettings,
         store: RequestStore,
@@ -245,7 +253,7 @@ impl Engine {
         Engine {
             profile,
             policy,
-            key,
+            keys,
             nodes,
             build,
             store,
@@ -264,11 +272,31 @@ impl Engine {
         &self.policy
     }
 
-    /// The public key of the held active key.
-    pub fn active_key(&self) -> String {
-        self.key
-            .public_key()
-            .to_string_with_prefix(&self.profile.address_prefix)
+    /// The held keys.
+    pub fn keys(&self) -> &AssignedKeys {
+        &self.keys
+    }
+
+    /// What the signer holds for `account`, for the status and the start-up line: "active key
+    /// STM…" or "signing keys STM… (primary), STM… (backup-1)".
+    pub fn keys_for(&self, account: &AccountPolicy) -> String {
+        let prefix = &self.profile.address_prefix;
+        match account.mode {
+            KeyMode::ActiveKey => format!(
+                "active key {}",
+                self.keys
+                    .active()
+                    .map_or("(none)".into(), |k| k.to_string_with_prefix(prefix))
+            ),
+            KeyMode::SigningKey => format!(
+                "signing keys {}",
+                self.keys
+                    .servers_held(account)
+                    .map(|s| format!("{} ({})", s.key.to_string_with_prefix(prefix), s.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
     }
 
     /// The audit log.
@@ -276,67 +304,120 @@ impl Engine {
         &self.audit
     }
 
-    /// Checks on chain that the held key can sign a `witness_update` for every policy account:
-    /// an active key, or an owner key where the profile lets the owner authority sign for the
-    /// active one (not on Hive since HF28). `KeyNotAuthorized` only when a quorum of nodes says
-    /// so; no agreement is `NoQuorum`, which the caller may tolerate at start.
-    pub async fn check_key_on_chain(&self) -> Result<(), Error> {
+    /// Checks the held keys on chain for every policy account, as a quorum of nodes agrees.
+    /// Active-key mode: the key can sign a `witness_update` (an active key, or an owner key
+    /// where the profile lets the owner authority sign for the active one: not on Hive since
+    /// HF28). Signing-key mode: no held key is an active or owner key of the account (that is
+    /// the point of the mode), and the witness's current signing key is one the signer holds.
+    /// `KeyNotAuthorized` only when a quorum says so; no agreement is `NoQuorum`, which the
+    /// caller may tolerate at start. `Ok` carries warnings (a disabled signing-key account).
+    pub async fn check_keys_on_chain(&self) -> Result<Vec<String>, Error> {
         let names: Vec<&str> = self.policy.accounts().map(|a| a.account.as_str()).collect();
-        let public = self.key.public_key();
-        let owner_counts = self.profile.owner_satisfies_active();
         let names_ref = &names;
         let answers = self
             .nodes
             .ask(|_, node| async move { node.get_accounts(names_ref).await })
             .await;
-        for name in &names {
-            let verdicts: Vec<Result<KeyRole, String>> = answers
-                .iter()
-                .map(|answer| match answer {
-                    Ok(accounts) => Ok(match accounts.iter().find(|a| a.name == *name) {
-                        None => KeyRole::NoAccount,
-                        Some(a) if a.active.is_satisfied_by(&public) => KeyRole::Active,
-                        Some(a) if a.owner.is_satisfied_by(&public) => KeyRole::Owner,
-                        Some(_) => KeyRole::Neither,
-                    }),
-                    Err(e) => Err(e.clone()),
-                })
-                .collect();
-            let key = self.active_key();
-            let refuse = |why: String| Err(Error::KeyNotAuthorized(why));
-            match crate::quorum::agreed_value(&verdicts, self.nodes.quorum()) {
-                Some(KeyRole::Active) => {}
-                Some(KeyRole::Owner) if owner_counts => {}
-                Some(KeyRole::Owner) => {
-                    return refuse(format!(
-                        "the key in the age file ({key}) is an OWNER key of {name}; on {} a witness_update \
-                         needs the ACTIVE key (since HF28 the owner key no longer signs for it): \
-                         import the account's active key",
-                        self.profile.name
-                    ));
-                }
-                Some(KeyRole::Neither) => {
-                    return refuse(format!(
-                        "the key in the age file ({key}) is not {} of {name} on chain; import the account's active key",
-                        if owner_counts {
-                            "an active or owner key"
-                        } else {
-                            "an active key"
-                        }
-                    ));
-                }
-                Some(KeyRole::NoAccount) => {
-                    return refuse(format!("account {name} does not exist on chain"));
-                }
-                None => {
-                    return Err(Error::NoQuorum(format!(
-                        "the nodes do not agree whether the key is authorized for {name}: {}",
+        let prefix = &self.profile.address_prefix;
+        let mut warnings = Vec::new();
+        for account in self.policy.accounts() {
+            let name = account.account.as_str();
+            let role_of = |key: &PublicKey| -> Result<Option<KeyRole>, Error> {
+                let verdicts: Vec<Result<KeyRole, String>> = answers
+                    .iter()
+                    .map(|answer| match answer {
+                        Ok(accounts) => Ok(match accounts.iter().find(|a| a.name == name) {
+                            None => KeyRole::NoAccount,
+                            Some(a) if a.active.is_satisfied_by(key) => KeyRole::Active,
+                            Some(a) if a.owner.is_satisfied_by(key) => KeyRole::Owner,
+                            Some(_) => KeyRole::Neither,
+                        }),
+                        Err(e) => Err(e.clone()),
+                    })
+                    .collect();
+                match crate::quorum::agreed_value(&verdicts, self.nodes.quorum()) {
+                    Some(KeyRole::NoAccount) => Err(Error::KeyNotAuthorized(format!(
+                        "account {name} does not exist on chain"
+                    ))),
+                    Some(role) => Ok(Some(role)),
+                    None => Err(Error::NoQuorum(format!(
+                        "the nodes do not agree whether {} is a key of {name}: {}",
+                        key.to_string_with_prefix(prefix),
                         errors_of(&verdicts)
-                    )));
+                    ))),
+                }
+            };
+            match account.mode {
+                KeyMode::ActiveKey => {
+                    let key = self.keys.active().copied().ok_or_else(|| {
+                        Error::KeyNotAuthorized(format!("{name}: this signer holds no active key"))
+                    })?;
+                    self.check_active_key(name, &key, role_of(&key)?)?;
+                }
+                KeyMode::SigningKey => {
+                    for server in self.keys.servers_held(account) {
+                        if let Some(role @ (KeyRole::Active | KeyRole::Owner)) =
+                            role_of(&server.key)?
+                        {
+                            return Err(Error::KeyNotAuthorized(format!(
+                                "the age file holds {} ({}), which is an {} key of {name}: signing-key \
+                                 mode keeps the account's authority keys off this host; use a separate \
+                                 block signing key for each server",
+                                server.key.to_string_with_prefix(prefix),
+                                server.name,
+                                if role == KeyRole::Active {
+                                    "ACTIVE"
+                                } else {
+                                    "OWNER"
+                                }
+                            )));
+                        }
+                    }
+                    let view = self.agreed_view(name).await?;
+                    let on_chain = view.witness.signing_key;
+                    if on_chain.is_null() {
+                        warnings.push(format!(
+                            "{name} is disabled (null signing key): in signing-key mode this signer \
+                             cannot re-enable it; run `vwf-signer witness enable --active-key` when \
+                             a server is ready"
+                        ));
+                    } else if let Err(refusal) = self.keys.signer_for(account, &on_chain, prefix) {
+                        return Err(Error::KeyNotAuthorized(refusal.reason));
+                    }
                 }
             }
         }
-        Ok(())
+        Ok(warnings)
+    }
+
+    /// The verdict on the active key of an active-key account.
+    fn check_active_key(
+        &self,
+        name: &str,
+        key: &PublicKey,
+        role: Option<KeyRole>,
+    ) -> Result<(), Error> {
+        let owner_counts = self.profile.owner_satisfies_active();
+        let key = key.to_string_with_prefix(&self.profile.address_prefix);
+        let refuse = |why: String| Err(Error::KeyNotAuthorized(why));
+        match role {
+            Some(KeyRole::Active) => Ok(()),
+            Some(KeyRole::Owner) if owner_counts => Ok(()),
+            Some(KeyRole::Owner) => refuse(format!(
+                "the key in the age file ({key}) is an OWNER key of {name}; on {} a witness_update \
+                 needs the ACTIVE key (since HF28 the owner key no longer signs for it): \
+                 import the account's active key",
+                self.profile.name
+            )),
+            _ => refuse(format!(
+                "the key in the age file ({key}) is not {} of {name} on chain; import the account's active key",
+                if owner_counts {
+                    "an active or owner key"
+                } else {
+                    "an active key"
+                }
+            )),
+        }
     }
 
     /// Handles a client's request to set a signing key. `Ok` carries the answer (applied,
@@ -448,34 +529,88 @@ impl Engine {
                 if self.build.preflight {
                     self.preflight(&built.unsigned()).await?;
                 }
-                let signed = built.transaction.clone().sign(&self.key, &self.profile)?;
+                let signed = match self.sign(account, intent, &view, &built)? {
+                    Ok(signed) => signed,
+                    Err(refusal) => {
+                        return self.finish(&subject, refused(&refusal), None, None).await;
+                    }
+                };
                 self.broadcast(&subject, &built, signed, deadline).await
             }
         }
     }
 
-    /// Builds the witness_update from the agreed url and props (only the key changes; pins
-    /// checked), with TaPoS from an agreed block and an expiration bounded by the local clock.
-    /// The inner `Err` is a policy refusal (a pinned value differs).
+    /// Builds the account's operation from the agreed view: a witness_update sending back the
+    /// agreed url and props (pins checked), or a witness_set_properties naming the agreed
+    /// current key; TaPoS from an agreed block and an expiration bounded by the local clock.
+    /// The inner `Err` is a policy refusal (a pinned value differs, the key that must sign is
+    /// not held, the operation is not the one the mode allows).
     async fn build_unsigned(
         &self,
         intent: &Intent,
         account: &AccountPolicy,
         view: &AgreedView,
     ) -> Result<Result<Built, Refusal>, Error> {
-        let witness = Witness {
-            owner: intent.account.clone(),
-            url: view.witness.url.clone(),
-            signing_key: view.witness.signing_key,
-            total_missed: 0,
-            last_confirmed_block_num: 0,
-            props: view.witness.props.clone(),
-            running_version: String::new(),
+        let prefix = &self.profile.address_prefix;
+        let on_chain = view.witness.signing_key;
+        let signer = match self.keys.signer_for(account, &on_chain, prefix) {
+            Ok(signer) => signer,
+            Err(refusal) => return Ok(Err(refusal)),
         };
-        let (url, props, notes) = url_and_props(&witness, &self.build.fallback)?;
-        if let Err(refusal) = account.pins.check(&intent.account, &url, &props) {
-            return Ok(Err(refusal));
-        }
+        let signer_text = signer.to_string_with_prefix(prefix);
+        let (operation, description, url, props, notes): (Operation, _, _, _, _) = match account
+            .mode
+        {
+            KeyMode::ActiveKey => {
+                let witness = Witness {
+                    owner: intent.account.clone(),
+                    url: view.witness.url.clone(),
+                    signing_key: on_chain,
+                    total_missed: 0,
+                    last_confirmed_block_num: 0,
+                    props: view.witness.props.clone(),
+                    running_version: String::new(),
+                };
+                let (url, props, notes) = url_and_props(&witness, &self.build.fallback)?;
+                if let Err(refusal) = account.pins.check(&intent.account, &url, &props) {
+                    return Ok(Err(refusal));
+                }
+                let update = WitnessUpdate {
+                    owner: intent.account.clone(),
+                    url: url.clone(),
+                    block_signing_key: intent.target.key(),
+                    props: props.clone(),
+                    fee: Asset {
+                        amount: 0,
+                        symbol: self.profile.core_symbol.clone(),
+                    },
+                };
+                (
+                    update.into(),
+                    format!("witness_update signed with the active key {signer_text}"),
+                    Some(url),
+                    Some(props),
+                    notes,
+                )
+            }
+            KeyMode::SigningKey => {
+                let set = WitnessSetProperties {
+                    owner: intent.account.clone(),
+                    current_key: on_chain,
+                    new_signing_key: intent.target.key(),
+                };
+                (
+                    set.into(),
+                    format!(
+                        "witness_set_properties (props key, new_signing_key) signed with the current signing key {}",
+                        intent.describe(&on_chain)
+                    ),
+                    None,
+                    None,
+                    Vec::new(),
+                )
+            }
+        };
         for note in &notes {
             tracing::warn!(account = %intent.account, "{note}");
         }
@@ -484,16 +619,6 @@ impl Engine {
         // the two bounds the lifetime, so no node's clock can stretch it.
         let local = u32::try_from(unix_now()).unwrap_or(u32::MAX);
         let base = TimePointSec(view.head_time.min(local));
-        let operation = WitnessUpdate {
-            owner: intent.account.clone(),
-            url: url.clone(),
-            block_signing_key: intent.target.key(),
-            props: props.clone(),
-            fee: Asset {
-                amount: 0,
-                symbol: self.profile.core_symbol.clone(),
-            },
-        };
         let transaction = Transaction::new(
             operation,
             Tapos::from_block_id(&reference),
@@ -501,8 +626,15 @@ impl Engine {
             self.build.expiration_seconds,
         )?;
         transaction.validate(&self.profile, Some(TimePointSec(view.head_time)))?;
+        if let Err(refusal) =
+            check_operation(account, &transaction, &on_chain, &intent.target.key())
+        {
+            return Ok(Err(refusal));
+        }
         Ok(Ok(Built {
             transaction,
+            signer,
+            operation: description,
             url,
             props,
             tapos_block,
@@ -510,6 +642,30 @@ impl Engine {
             nodes: view.summary(),
             notes,
         }))
+    }
+
+    /// Signs a built transaction with the key it names, after the operation whitelist.
+    fn sign(
+        &self,
+        account: &AccountPolicy,
+        intent: &Intent,
+        view: &AgreedView,
+        built: &Built,
+    ) -> Result<Result<SignedTransaction, Refusal>, Error> {
+        // Checked again at the last moment: nothing but the whitelisted operation is signed.
+        if let Err(refusal) = check_operation(
+            account,
+            &built.transaction,
+            &view.witness.signing_key,
+            &intent.target.key(),
+        ) {
+            return Ok(Err(refusal));
+        }
+        let key = self
+            .keys
+            .private(&built.signer)
+            .ok_or_else(|| Error::Internal("the key chosen to sign is not held (a bug)".into()))?;
+        Ok(Ok(built.transaction.clone().sign(key, &self.profile)?))
     }
 
     /// Persists the pending record and the intent line, broadcasts to every node, and answers

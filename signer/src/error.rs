@@ -53,6 +53,15 @@ pub enum Error {
         /// What is wrong with the key (never the key itself).
         source: vwf_shared::KeyError,
     },
+    /// An age file whose keys do not fit the policy (count, duplicates, a key no account
+    /// names, a key line that is not a WIF: the line number, never the line).
+    #[error("{path}: {reason}")]
+    KeyRing {
+        /// The age file.
+        path: PathBuf,
+        /// What is wrong, naming public keys only.
+        reason: String,
+    },
     /// Writing the result failed (e.g. a closed pipe).
     #[error("cannot write output: {0}")]
     Output(io::Error),
@@ -253,6 +262,7 @@ impl Error {
             | Error::TooLarge { .. }
             | Error::KeyFilePermissions { .. }
             | Error::KeyFile { .. }
+            | Error::KeyRing { .. }
             | Error::Exists { .. }
             | Error::CertificateFile { .. }
             | Error::WrongKey { .. }

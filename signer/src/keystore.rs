@@ -1,5 +1,6 @@
-//! The active key at rest: an age file (binary or ASCII-armored) holding the WIF, opened at
-//! `serve` time with an identity file or a passphrase.
+//! Keys at rest: an age file (binary or ASCII-armored) holding the active key's WIF, or the
+//! servers' signing keys one WIF per line ([`ring`]), opened at `serve` time with an identity
+//! file or a passphrase.
 //!
 //! The plaintext never touches disk and only lives in wiped buffers; it is parsed strictly with
 //! [`PrivateKey::from_wif`] and the key's page is then locked in RAM when the OS allows it.
@@ -8,6 +9,7 @@
 mod callbacks;
 pub mod config;
 pub mod passphrase;
+pub mod ring;
 pub mod seal;
 
 pub use callbacks::StderrCallbacks;
@@ -23,9 +25,10 @@ use vwf_shared::keys::MemoryLockError;
 use vwf_shared::{PrivateKey, PublicKey};
 
 use crate::error::Error;
-use crate::input::{read_private_file, read_secret, wif_from_bytes};
+use crate::input::{read_private_file, read_secret};
 
 pub use config::{KeyConfig, KeySettings};
+pub use ring::{AssignedKeys, KeyRing};
 
 /// Default cap on the scrypt work factor (log2 N) of a passphrase-encrypted file: 2^20 needs
 /// 1 GiB and a few seconds, so a hostile file cannot stall start-up for longer than that.
@@ -34,8 +37,8 @@ pub const DEFAULT_MAX_WORK_FACTOR: u8 = 20;
 /// Largest identity file accepted, in bytes.
 const MAX_IDENTITY_FILE_BYTES: usize = 64 * 1024;
 
-/// Largest plaintext accepted: a WIF is 51 characters, plus a newline.
-const MAX_PLAINTEXT_BYTES: usize = 1024;
+/// Largest plaintext accepted: [`ring::MAX_KEYS`] WIF lines of 52 bytes, with room for comments.
+const MAX_PLAINTEXT_BYTES: usize = 4096;
 
 /// How the age file is unlocked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +54,7 @@ pub enum KeySource {
     SystemdAskPassword,
 }
 
-/// Knobs for [`load_active_key_with`].
+/// Knobs for [`load_keys_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Highest scrypt work factor (log2 N) accepted; see [`DEFAULT_MAX_WORK_FACTOR`].
@@ -66,38 +69,45 @@ impl Default for LoadOptions {
     }
 }
 
-/// The decrypted active key, ready to sign.
-pub struct LoadedKey {
-    /// The key (redacted `Debug`, wiped on drop).
-    pub key: PrivateKey,
-    /// Its public key, for logging and for checking it against the account.
-    pub public_key: PublicKey,
-    /// Why the key's page could not be locked in RAM, if it could not: the caller should log
-    /// it as a warning (the key works, but may be swapped out).
+/// The decrypted keys, ready to sign.
+pub struct LoadedKeys {
+    /// The keys (redacted `Debug`, wiped on drop).
+    pub ring: KeyRing,
+    /// Why a key's page could not be locked in RAM, if one could not: the caller should log
+    /// it as a warning (the keys work, but may be swapped out).
     pub memory_lock: Option<MemoryLockError>,
 }
 
-impl fmt::Debug for LoadedKey {
+impl fmt::Debug for LoadedKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoadedKey")
-            .field("key", &self.key)
-            .field("public_key", &self.public_key)
+        f.debug_struct("LoadedKeys")
+            .field("ring", &self.ring)
             .field("memory_lock", &self.memory_lock)
             .finish()
     }
 }
 
-/// Decrypts `age_file` with `source` and returns the locked key, with the default options.
-pub fn load_active_key(age_file: &Path, source: &KeySource) -> Result<LoadedKey, Error> {
-    load_active_key_with(age_file, source, &LoadOptions::default())
+impl LoadedKeys {
+    /// The one key of an active-key file, or an error naming the file.
+    pub fn into_single(self, age_file: &Path) -> Result<(PrivateKey, PublicKey), Error> {
+        self.ring.into_single().map_err(|reason| Error::KeyRing {
+            path: age_file.to_owned(),
+            reason,
+        })
+    }
 }
 
-/// Decrypts `age_file` with `source` and returns the key, locked in RAM when possible.
-pub fn load_active_key_with(
+/// Decrypts `age_file` with `source` and returns the locked keys, with the default options.
+pub fn load_keys(age_file: &Path, source: &KeySource) -> Result<LoadedKeys, Error> {
+    load_keys_with(age_file, source, &LoadOptions::default())
+}
+
+/// Decrypts `age_file` with `source` and returns its keys, locked in RAM when possible.
+pub fn load_keys_with(
     age_file: &Path,
     source: &KeySource,
     options: &LoadOptions,
-) -> Result<LoadedKey, Error> {
+) -> Result<LoadedKeys, Error> {
     let prompt = format!("Passphrase for {}: ", age_file.display());
     let identities: Vec<Box<dyn age::Identity>> = match source {
         KeySource::IdentityFile(path) => read_identity_file(path)?,
@@ -108,18 +118,13 @@ pub fn load_active_key_with(
         }
     };
     let plaintext = decrypt(age_file, &identities)?;
-    let mut key = wif_from_bytes(&plaintext).map_err(|source| Error::KeyFile {
+    let mut ring = KeyRing::parse(&plaintext).map_err(|reason| Error::KeyRing {
         path: age_file.to_owned(),
-        source,
+        reason,
     })?;
     drop(plaintext);
-    let memory_lock = key.lock_memory().err();
-    let public_key = key.public_key();
-    Ok(LoadedKey {
-        key,
-        public_key,
-        memory_lock,
-    })
+    let memory_lock = ring.lock_memory();
+    Ok(LoadedKeys { ring, memory_lock })
 }
 
 /// Decrypts a (binary or armored) age file into a wiped buffer of at most 1 KiB.

@@ -5,6 +5,7 @@
 //! compare-and-swap, re-enabling, flap limit). Every refusal names its [`Rule`].
 
 mod config;
+mod operations;
 mod request;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use std::fmt;
 use vwf_shared::{Asset, ChainProperties, PublicKey};
 
 pub use config::{AccountConfig, ClientConfig, FlapLimitConfig, PinnedPropsConfig, TargetConfig};
+pub use operations::check_operation;
 pub use request::{Intent, MAX_REASON_BYTES, MAX_REQUEST_ID_LEN, RawTarget, Target};
 
 /// What a client may ask for.
@@ -65,6 +67,16 @@ pub enum Rule {
     CompareAndSwap,
     /// The url or a props field the nodes agree on differs from the one the policy pins.
     PinnedValue,
+    /// The witness is disabled and the account is in signing-key mode: a null signing key can
+    /// sign nothing, so only the active key (`vwf-signer witness enable --active-key`) can
+    /// re-enable it.
+    NeedsActiveKey,
+    /// Signing-key mode, and the chain holds a signing key whose private key this signer does
+    /// not hold.
+    SigningKeyNotHeld,
+    /// The built transaction is not exactly the one operation the account's mode allows (a
+    /// guard against our own bugs, checked right before signing).
+    OperationNotAllowed,
 }
 
 impl Rule {
@@ -80,6 +92,9 @@ impl Rule {
             Rule::FlapLimit => "flap-limit",
             Rule::CompareAndSwap => "compare-and-swap",
             Rule::PinnedValue => "pinned-value",
+            Rule::NeedsActiveKey => "needs-active-key",
+            Rule::SigningKeyNotHeld => "signing-key-not-held",
+            Rule::OperationNotAllowed => "operation-not-allowed",
         }
     }
 }
@@ -100,7 +115,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(rule: Rule, reason: impl Into<String>) -> Self {
+    /// A refusal under `rule`.
+    pub fn new(rule: Rule, reason: impl Into<String>) -> Self {
         Refusal {
             rule,
             reason: reason.into(),
@@ -115,6 +131,37 @@ pub struct NamedTarget {
     pub name: String,
     /// The key.
     pub key: PublicKey,
+}
+
+/// Which key signs an account's changes, and so which operation carries them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyMode {
+    /// `witness_update` signed with the account's active key (every chain; the only way on
+    /// VIT). The active key also moves the account's funds.
+    #[default]
+    ActiveKey,
+    /// `witness_set_properties` signed with the witness's current block signing key (Steem and
+    /// Hive since HF20): the signer host holds the servers' signing keys, never the active key.
+    /// Re-enabling a disabled witness needs the active key (`vwf-signer witness enable
+    /// --active-key`).
+    SigningKey,
+}
+
+impl KeyMode {
+    /// The name as the config writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyMode::ActiveKey => "active-key",
+            KeyMode::SigningKey => "signing-key",
+        }
+    }
+}
+
+impl fmt::Display for KeyMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The flap limit: at most `changes` applied changes within `window_seconds`.
@@ -205,6 +252,11 @@ pub struct AccountPolicy {
     pub clients: BTreeMap<String, Vec<Permission>>,
     /// Url and props fields that may not change.
     pub pins: Pins,
+    /// Which key signs, and so which operation is sent.
+    pub mode: KeyMode,
+    /// Signing-key mode: servers whose signing key the signer holds and may switch away from,
+    /// but which no client may switch to (the primary). Every target is such a server too.
+    pub servers: Vec<NamedTarget>,
 }
 
 /// What to do once the chain state is known.
@@ -241,6 +293,19 @@ impl Policy {
     /// The account's rules, if the policy names it.
     pub fn account(&self, name: &str) -> Option<&AccountPolicy> {
         self.accounts.get(name)
+    }
+
+    /// The same policy with `account` handled in `mode` (the operator's `--active-key`).
+    /// In active-key mode an account has no `[[account.server]]` keys.
+    pub fn with_mode(&self, account: &str, mode: KeyMode) -> Policy {
+        let mut policy = self.clone();
+        if let Some(entry) = policy.accounts.get_mut(account) {
+            entry.mode = mode;
+            if mode == KeyMode::ActiveKey {
+                entry.servers.clear();
+            }
+        }
+        policy
     }
 
     /// Whether `client` may use `permission` on any account (for calls not tied to one).
@@ -339,6 +404,7 @@ impl AccountPolicy {
             ));
         }
         if on_chain.is_null() && !target.is_null() {
+            self.check_can_leave_null_key()?;
             if !self.allow_reenable {
                 return Err(Refusal::new(
                     Rule::ReenableNotAllowed,
@@ -398,7 +464,34 @@ impl AccountPolicy {
                 ),
             ));
         }
+        if on_chain.is_null() && !intent.target.key().is_null() {
+            self.check_can_leave_null_key()?;
+        }
         Ok(Decision::Proceed)
+    }
+
+    /// In signing-key mode a disabled witness cannot be re-enabled by this signer: the key
+    /// that would sign the change is the null key.
+    fn check_can_leave_null_key(&self) -> Result<(), Refusal> {
+        if self.mode == KeyMode::SigningKey {
+            return Err(Refusal::new(
+                Rule::NeedsActiveKey,
+                format!(
+                    "{} is disabled (null signing key) and this signer is in signing-key mode: a null key \
+                     can sign nothing, so re-enabling needs the account's ACTIVE key, which this signer \
+                     does not hold. On the signer host run: vwf-signer witness enable --config FILE \
+                     --active-key ACTIVE.age --signing-key KEY",
+                    self.account
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The keys of the servers this account's signing keys belong to: the targets, then the
+    /// `[[account.server]]` entries (signing-key mode).
+    pub fn server_keys(&self) -> impl Iterator<Item = &NamedTarget> {
+        self.targets.iter().chain(&self.servers)
     }
 
     /// The operator's name for `key` on this account: a target's name, "null key", or none.
@@ -406,8 +499,7 @@ impl AccountPolicy {
         if key.is_null() {
             return Some("null key");
         }
-        self.targets
-            .iter()
+        self.server_keys()
             .find(|t| t.key == *key)
             .map(|t| t.name.as_str())
     }

@@ -12,7 +12,7 @@ use crate::audit::AuditEntry;
 use crate::convert;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::policy::Permission;
+use crate::policy::{KeyMode, Permission};
 
 /// The gRPC face of the [`Engine`]. Identity and rate limits are checked before it, by
 /// [`crate::guard`].
@@ -144,10 +144,32 @@ impl Signer for SignerService {
         let accounts = policy
             .accounts()
             .filter(|a| a.permits(&client, Permission::Status))
-            .map(|a| pb::AccountStatus {
-                account: a.account.clone(),
-                active_key: self.engine.active_key(),
-                allowed_targets: a.allowed_target_strings(&profile.address_prefix),
+            .map(|a| {
+                let prefix = &profile.address_prefix;
+                let keys = self.engine.keys();
+                let (active_key, signing_keys) = match a.mode {
+                    KeyMode::ActiveKey => (
+                        keys.active()
+                            .map(|k| k.to_string_with_prefix(prefix))
+                            .unwrap_or_default(),
+                        Vec::new(),
+                    ),
+                    KeyMode::SigningKey => (
+                        String::new(),
+                        keys.servers_held(a)
+                            .map(|s| {
+                                format!("{} ({})", s.key.to_string_with_prefix(prefix), s.name)
+                            })
+                            .collect(),
+                    ),
+                };
+                pb::AccountStatus {
+                    account: a.account.clone(),
+                    active_key,
+                    allowed_targets: a.allowed_target_strings(prefix),
+                    mode: a.mode.to_string(),
+                    signing_keys,
+                }
             })
             .collect();
         Ok(Response::new(pb::StatusResponse {

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use secrecy::ExposeSecret;
 use vwf_shared::PrivateKey;
 use vwf_signer::Error;
-use vwf_signer::keystore::{KeySource, LoadOptions, load_active_key_with};
+use vwf_signer::keystore::{KeySource, LoadOptions, load_keys_with};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vwf-signer");
 const WIF0: &str = "5K5WrHCEqHdoiaWjbwBedbYnu9vA8BUPBMRsbkggk2FbhTsFVJP";
@@ -81,14 +81,19 @@ fn import_from_stdin_with_passphrase_file_decrypts_to_the_same_key() -> TestResu
             .windows(10)
             .any(|w| w == &WIF0.as_bytes()[..10])
     );
-    let loaded = load_active_key_with(&out, &KeySource::PassphraseFile(pass), &FAST)?;
+    let loaded = load_keys_with(&out, &KeySource::PassphraseFile(pass), &FAST)?;
     assert_eq!(
-        loaded.public_key.to_string_with_prefix("VIT"),
+        loaded
+            .ring
+            .public_keys()
+            .next()
+            .map(|k| k.to_string_with_prefix("VIT"))
+            .unwrap_or_default(),
         expected_public()?
     );
 
     let wrong = write(dir.path(), "wrong", "hunter2", 0o600)?;
-    let error = load_active_key_with(&out, &KeySource::PassphraseFile(wrong), &FAST)
+    let error = load_keys_with(&out, &KeySource::PassphraseFile(wrong), &FAST)
         .err()
         .ok_or("wrong passphrase accepted")?;
     assert!(matches!(error, Error::WrongKey { .. }), "{error:?}");
@@ -121,14 +126,19 @@ fn import_to_x25519_recipient_armored_decrypts_with_identity_file() -> TestResul
         identity.to_string().expose_secret(),
         0o600,
     )?;
-    let loaded = load_active_key_with(&out, &KeySource::IdentityFile(id_file.clone()), &FAST)?;
+    let loaded = load_keys_with(&out, &KeySource::IdentityFile(id_file.clone()), &FAST)?;
     assert_eq!(
-        loaded.public_key.to_string_with_prefix("VIT"),
+        loaded
+            .ring
+            .public_keys()
+            .next()
+            .map(|k| k.to_string_with_prefix("VIT"))
+            .unwrap_or_default(),
         expected_public()?
     );
 
     std::fs::set_permissions(&id_file, std::fs::Permissions::from_mode(0o644))?;
-    let refused = load_active_key_with(&out, &KeySource::IdentityFile(id_file), &FAST);
+    let refused = load_keys_with(&out, &KeySource::IdentityFile(id_file), &FAST);
     assert!(
         matches!(refused, Err(Error::KeyFilePermissions { .. })),
         "{refused:?}"
@@ -183,9 +193,14 @@ fn existing_out_is_refused_without_force() -> TestResult {
     assert_eq!(std::fs::read_to_string(&out)?, "keep me");
     let output = import(&out, &["--passphrase-file", &pass_arg, "--force"], WIF0)?;
     assert!(output.status.success(), "{}", stderr(&output));
-    let loaded = load_active_key_with(&out, &KeySource::PassphraseFile(pass), &FAST)?;
+    let loaded = load_keys_with(&out, &KeySource::PassphraseFile(pass), &FAST)?;
     assert_eq!(
-        loaded.public_key.to_string_with_prefix("VIT"),
+        loaded
+            .ring
+            .public_keys()
+            .next()
+            .map(|k| k.to_string_with_prefix("VIT"))
+            .unwrap_or_default(),
         expected_public()?
     );
     Ok(())
@@ -289,7 +304,14 @@ fn key_generate_writes_a_private_wif_or_age_file_and_prints_its_public_key() -> 
     )?;
     assert!(sealed.status.success(), "{sealed:?}");
     let printed = String::from_utf8(sealed.stdout)?.trim().to_owned();
-    let loaded = load_active_key_with(&age, &KeySource::PassphraseFile(pass), &FAST)?;
-    assert_eq!(loaded.public_key.to_string_with_prefix("VIT"), printed);
+    let loaded = load_keys_with(&age, &KeySource::PassphraseFile(pass), &FAST)?;
+    assert_eq!(
+        loaded
+            .ring
+            .public_keys()
+            .next()
+            .map(|k| k.to_string_with_prefix("VIT")),
+        Some(printed)
+    );
     Ok(())
 }

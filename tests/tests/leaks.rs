@@ -336,20 +336,16 @@ async fn the_active_key_never_appears_in_logs_audit_state_errors_or_panics() -> 
 
     // Panics formatting the decrypted key and the engine holding it.
     let settings = vwf_signer::config::SignerConfig::load(&setup.config)?;
-    let loaded = vwf_signer::keystore::load_active_key_with(
-        &settings.key.age_file,
-        &settings.key.source,
-        &settings.key.options,
-    )?;
+    let (keys, _) = settings.unlock_keys()?;
     assert_eq!(
-        loaded.public_key.to_string_with_prefix("VIT"),
-        canary.public()
+        keys.active().map(|k| k.to_string_with_prefix("VIT")),
+        Some(canary.public())
     );
     let scratch = tempfile::tempdir()?;
     let engine = vwf_signer::engine::Engine::new(
         settings.profile.clone(),
         settings.policy.clone(),
-        Arc::new(loaded.key),
+        Arc::new(keys),
         vwf_signer::nodes::Nodes::new(
             settings.profile.clone(),
             vec![sim.node(0).to_owned()],

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::input::open_private;
 use crate::keystore::KeySource;
 use crate::pki;
+use crate::policy::KeyMode;
 
 /// Arguments of `check-config`.
 #[derive(Debug, Args)]
@@ -124,8 +125,9 @@ impl CheckConfigArgs {
         lines.extend(cert_warnings);
         for account in settings.policy.accounts() {
             lines.push(format!(
-                "account {}: targets [{}], null key {}, re-enable {}, flap limit {} per {} s",
+                "account {}: mode {}, targets [{}], null key {}, re-enable {}, flap limit {} per {} s",
                 account.account,
+                account.mode,
                 account
                     .targets
                     .iter()
@@ -156,6 +158,18 @@ impl CheckConfigArgs {
                     account.flap_limit.changes,
                     account.flap_limit.window_seconds,
                     account.targets.len()
+                ));
+            }
+            if account.mode == KeyMode::SigningKey {
+                lines.push(format!(
+                    "  signing-key mode: witness_set_properties signed with the current signing key; \
+                     the age file holds the servers' signing keys [{}] and no active key (checked at \
+                     start); re-enabling needs `vwf-signer witness enable --active-key`",
+                    account
+                        .server_keys()
+                        .map(|t| format!("{}={}", t.name, t.key.to_string_with_prefix(prefix)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             let pins = &account.pins;

@@ -11,7 +11,6 @@ use crate::audit::AuditLog;
 use crate::config::SignerConfig;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::keystore::load_active_key_with;
 use crate::policy::{Intent, RawTarget};
 use crate::store::RequestStore;
 
@@ -72,11 +71,7 @@ impl DryRunArgs {
             path: self.config.clone(),
             reason: format!("request: {}", refusal.reason),
         })?;
-        let loaded = load_active_key_with(
-            &settings.key.age_file,
-            &settings.key.source,
-            &settings.key.options,
-        )?;
+        let (keys, _) = settings.unlock_keys()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -85,7 +80,7 @@ impl DryRunArgs {
             let engine = Engine::new(
                 settings.profile.clone(),
                 settings.policy.clone(),
-                Arc::new(loaded.key),
+                Arc::new(keys),
                 super::serve::nodes_of(&settings),
                 settings.build.clone(),
                 RequestStore::open_beside_audit(&settings.store_path(), &settings.audit_path())?,

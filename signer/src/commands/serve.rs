@@ -23,7 +23,7 @@ use crate::engine::Engine;
 use crate::error::Error;
 use crate::guard::GuardLayer;
 use crate::input::read_private_file;
-use crate::keystore::{LoadedKey, load_active_key_with};
+use crate::keystore::AssignedKeys;
 use crate::nodes::Nodes;
 use crate::revocation::{Revocations, RevokedConfig};
 use crate::service::SignerService;
@@ -60,21 +60,17 @@ impl ServeArgs {
                 .map_err(|e| Error::Internal(format!("cannot handle SIGHUP: {e}")))?
         };
         let settings = SignerConfig::load(&self.config)?;
-        let loaded = load_active_key_with(
-            &settings.key.age_file,
-            &settings.key.source,
-            &settings.key.options,
-        )?;
-        if let Some(error) = &loaded.memory_lock {
-            tracing::warn!(%error, "the key's memory page could not be locked; it may be swapped out (grant CAP_IPC_LOCK or raise LimitMEMLOCK)");
+        let (keys, memory_lock) = settings.unlock_keys()?;
+        if let Some(error) = &memory_lock {
+            tracing::warn!(%error, "a key's memory page could not be locked; it may be swapped out (grant CAP_IPC_LOCK or raise LimitMEMLOCK)");
         }
-        runtime.block_on(serve(settings, loaded, hangup))
+        runtime.block_on(serve(settings, keys, hangup))
     }
 }
 
 async fn serve(
     settings: Settings,
-    loaded: LoadedKey,
+    keys: AssignedKeys,
     hangup: tokio::signal::unix::Signal,
 ) -> Result<(), Error> {
     let files = &settings.raw.tls;
@@ -140,15 +136,26 @@ async fn serve(
     let engine = Arc::new(Engine::new(
         settings.profile.clone(),
         settings.policy.clone(),
-        Arc::new(loaded.key),
+        Arc::new(keys),
         nodes,
         build,
         store,
         audit.clone(),
     ));
-    match engine.check_key_on_chain().await {
-        Ok(()) => {
-            tracing::info!(key = %engine.active_key(), "the active key is authorized on chain for every policy account")
+    let held: Vec<String> = engine
+        .policy()
+        .accounts()
+        .map(|a| format!("{} ({} mode): {}", a.account, a.mode, engine.keys_for(a)))
+        .collect();
+    let held = held.join("; ");
+    let mut key_warnings = Vec::new();
+    match engine.check_keys_on_chain().await {
+        Ok(warnings) => {
+            tracing::info!(keys = %held, "the held keys check out on chain for every policy account");
+            for warning in warnings {
+                tracing::warn!("{warning}");
+                key_warnings.push(warning);
+            }
         }
         Err(error @ Error::KeyNotAuthorized(_)) => return Err(error),
         Err(error @ Error::NoQuorum(_)) => {
@@ -176,8 +183,7 @@ async fn serve(
             client: "local".into(),
             decision: "allowed",
             detail: format!(
-                "listening on {address} with key {}; {} node(s), quorum {}",
-                engine.active_key(),
+                "listening on {address}; {held}; {} node(s), quorum {}",
                 settings.raw.chain.nodes.len(),
                 settings.quorum
             ),
@@ -186,6 +192,7 @@ async fn serve(
                 .flatten()
                 .cloned()
                 .chain(expiry_warnings)
+                .chain(key_warnings)
                 .reduce(|a, b| format!("{a}; {b}")),
             ..AuditEntry::default()
         })

@@ -15,8 +15,8 @@ use crate::audit::AuditLog;
 use crate::config::{Settings, SignerConfig};
 use crate::engine::{Engine, agreed_view, describe_props, unix_now};
 use crate::error::Error;
-use crate::keystore::load_active_key_with;
-use crate::policy::{Intent, RawTarget};
+use crate::keystore::{AssignedKeys, KeyRing, KeySource, load_keys_with};
+use crate::policy::{Intent, KeyMode, Policy, RawTarget};
 use crate::store::{Outcome, RequestStore};
 
 /// `witness …`.
@@ -59,6 +59,32 @@ pub struct EnableArgs {
     /// Do not ask for confirmation (for scripts).
     #[arg(long)]
     pub yes: bool,
+    /// The active key for this command (signing-key mode).
+    #[command(flatten)]
+    pub active: ActiveKeyArgs,
+}
+
+/// Where the account's active key comes from for one command, instead of the `[key]` file: in
+/// signing-key mode the signer holds no active key, and only the active key can re-enable a
+/// disabled witness. Keep this file off the signer host, or encrypted to a passphrase that
+/// lives nowhere on it.
+#[derive(Debug, Args)]
+pub struct ActiveKeyArgs {
+    /// An age file holding the account's ACTIVE key (WIF), made with `vwf-signer key import`;
+    /// the change is then a witness_update signed with it.
+    #[arg(long, value_name = "FILE.age")]
+    pub active_key: Option<PathBuf>,
+    /// Decrypt --active-key with this age identity file (else with a passphrase).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "active_key",
+        conflicts_with = "active_passphrase_file"
+    )]
+    pub active_identity_file: Option<PathBuf>,
+    /// Decrypt --active-key with the passphrase in this file (else it is asked on the terminal).
+    #[arg(long, value_name = "FILE", requires = "active_key")]
+    pub active_passphrase_file: Option<PathBuf>,
 }
 
 /// Arguments of `witness disable`.
@@ -76,6 +102,9 @@ pub struct DisableArgs {
     /// Do not ask for confirmation (for scripts).
     #[arg(long)]
     pub yes: bool,
+    /// The active key for this command (signing-key mode).
+    #[command(flatten)]
+    pub active: ActiveKeyArgs,
 }
 
 impl WitnessCommand {
@@ -89,6 +118,7 @@ impl WitnessCommand {
                 RawTarget::Key(&args.signing_key),
                 &args.reason,
                 args.yes,
+                &args.active,
             ),
             WitnessCommand::Disable(args) => change(
                 &args.config,
@@ -96,6 +126,7 @@ impl WitnessCommand {
                 RawTarget::Null,
                 &args.reason,
                 args.yes,
+                &args.active,
             ),
         }
     }
@@ -174,6 +205,7 @@ fn change(
     target: RawTarget<'_>,
     reason: &str,
     yes: bool,
+    active: &ActiveKeyArgs,
 ) -> Result<(), Error> {
     // The key is in memory for the run, as in `serve`: no core dumps, no ptrace.
     crate::hardening::harden_process()?;
@@ -210,16 +242,53 @@ fn change(
             named(&settings, &account, &current)
         ));
     }
-    let props = match &view.witness.props {
-        Ok(props) => describe_props(props),
-        Err(why) => format!("unreadable ({why}; [chain.fallback] is used if set)"),
+    // With --active-key the account is handled in active-key mode for this command.
+    let policy = match &active.active_key {
+        Some(_) => settings.policy.with_mode(&account, KeyMode::ActiveKey),
+        None => settings.policy.clone(),
+    };
+    let account_policy = policy
+        .account(&account)
+        .ok_or_else(|| bad_input(format!("the policy names no account {account}")))?;
+    // Refused before anything is asked or decrypted (e.g. re-enabling in signing-key mode
+    // without --active-key); the engine decides again on fresh reads.
+    if let Err(refusal) = account_policy.decide_operator(&intent, &current) {
+        return Err(Error::Refused {
+            rule: refusal.rule.to_string(),
+            reason: refusal.reason,
+        });
+    }
+    let what = match (account_policy.mode, &active.active_key) {
+        (KeyMode::ActiveKey, Some(file)) => format!(
+            "witness_update for {account}, signed with the active key in {}",
+            file.display()
+        ),
+        (KeyMode::ActiveKey, None) => format!(
+            "witness_update for {account}, signed with the active key in {}",
+            settings.key.age_file.display()
+        ),
+        (KeyMode::SigningKey, _) => format!(
+            "witness_set_properties for {account}, signed with the current signing key (from {})",
+            settings.key.age_file.display()
+        ),
+    };
+    let sends = match account_policy.mode {
+        KeyMode::ActiveKey => {
+            let props = match &view.witness.props {
+                Ok(props) => describe_props(props),
+                Err(why) => format!("unreadable ({why}; [chain.fallback] is used if set)"),
+            };
+            format!(
+                "url {:?} and props {props} sent back unchanged",
+                view.witness.url
+            )
+        }
+        KeyMode::SigningKey => "only the signing key changes (props key, new_signing_key)".into(),
     };
     let mut plan = format!(
-        "witness_update for {account}, signed with the key in {}:\n  signing key {} -> {}\n  url {:?} and props {props} sent back unchanged\n  read from the chain: {}",
-        settings.key.age_file.display(),
+        "{what}:\n  signing key {} -> {}\n  {sends}\n  read from the chain: {}",
         named(&settings, &account, &current),
         named(&settings, &account, &target_key),
-        view.witness.url,
         view.summary()
     );
     if !target_key.is_null()
@@ -235,16 +304,15 @@ fn change(
     if !yes && !confirmed()? {
         return print_line("not confirmed; nothing was signed");
     }
-    let loaded = load_active_key_with(
-        &settings.key.age_file,
-        &settings.key.source,
-        &settings.key.options,
-    )?;
+    let keys = match &active.active_key {
+        Some(file) => active_keys(file, active, &settings, &policy)?,
+        None => settings.unlock_keys()?.0,
+    };
     let outcome = rt.block_on(async {
         let engine = Engine::new(
             settings.profile.clone(),
-            settings.policy.clone(),
-            Arc::new(loaded.key),
+            policy.clone(),
+            Arc::new(keys),
             nodes,
             settings.build.clone(),
             RequestStore::open_beside_audit(&settings.store_path(), &settings.audit_path())?,
@@ -264,6 +332,31 @@ fn change(
         )),
         Outcome::Refused { rule, reason } => Err(Error::Refused { rule, reason }),
     }
+}
+
+/// The active key from `--active-key`, as the only key of this run.
+fn active_keys(
+    file: &std::path::Path,
+    active: &ActiveKeyArgs,
+    settings: &Settings,
+    policy: &Policy,
+) -> Result<AssignedKeys, Error> {
+    let source = match (&active.active_identity_file, &active.active_passphrase_file) {
+        (Some(identity), _) => KeySource::IdentityFile(identity.clone()),
+        (None, Some(passphrase)) => KeySource::PassphraseFile(passphrase.clone()),
+        (None, None) => KeySource::PassphrasePrompt,
+    };
+    let loaded = load_keys_with(file, &source, &settings.key.options)?;
+    let (key, _) = loaded.into_single(file)?;
+    let mut ring = KeyRing::single(key);
+    if let Some(error) = ring.lock_memory() {
+        tracing::warn!(%error, "the active key's memory page could not be locked");
+    }
+    ring.assign(policy, &settings.profile.address_prefix)
+        .map_err(|reason| Error::KeyRing {
+            path: file.to_owned(),
+            reason,
+        })
 }
 
 /// Asks on the terminal; true only for "yes".

@@ -125,12 +125,15 @@ impl Engine {
             }
         };
         report.reasons.extend(built.notes.iter().cloned());
-        report.reasons.push(format!(
-            "would send url {:?} and props {} ({})",
-            built.url,
-            super::describe_props(&built.props),
-            built.nodes
-        ));
+        report.reasons.push(match (&built.url, &built.props) {
+            (Some(url), Some(props)) => format!(
+                "would send a {}, with url {url:?} and props {} ({})",
+                built.operation,
+                super::describe_props(props),
+                built.nodes
+            ),
+            _ => format!("would send a {} ({})", built.operation, built.nodes),
+        });
         // Never signed: the report and the node see only the unsigned transaction.
         let unsigned = built.unsigned();
         report.transaction_json = unsigned.transaction.to_legacy_json(&self.profile);

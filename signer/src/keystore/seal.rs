@@ -48,6 +48,11 @@ impl fmt::Debug for Sealing {
 /// Caveat: age's stream writer buffers the plaintext chunk in a plain `Vec` that it does not
 /// wipe; the WIF we hand it is itself in wiped memory.
 pub fn seal_key(key: &PrivateKey, sealing: Sealing, armor: bool) -> Result<Vec<u8>, Error> {
+    seal_keys(&[key], sealing, armor)
+}
+
+/// Seals several keys, one WIF per line (signing-key mode: the servers' signing keys).
+pub fn seal_keys(keys: &[&PrivateKey], sealing: Sealing, armor: bool) -> Result<Vec<u8>, Error> {
     let recipients: Vec<Box<dyn age::Recipient + Send>> = match sealing {
         Sealing::Passphrase {
             passphrase,
@@ -76,9 +81,11 @@ pub fn seal_key(key: &PrivateKey, sealing: Sealing, armor: bool) -> Result<Vec<u
     let io = |e: std::io::Error| Error::Encrypt(age::EncryptError::Io(e));
     let armored = ArmoredWriter::wrap_output(Vec::new(), format).map_err(io)?;
     let mut writer = encryptor.wrap_output(armored).map_err(io)?;
-    let wif = key.to_wif();
-    writer.write_all(wif.as_bytes()).map_err(io)?;
-    writer.write_all(b"\n").map_err(io)?;
+    for key in keys {
+        let wif = key.to_wif();
+        writer.write_all(wif.as_bytes()).map_err(io)?;
+        writer.write_all(b"\n").map_err(io)?;
+    }
     writer
         .finish()
         .and_then(|armored| armored.finish())

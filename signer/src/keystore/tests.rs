@@ -1,4 +1,4 @@
-//! Round trips through `seal` and `load_active_key_with`, refusals, and leak checks.
+//! Round trips through `seal` and `load_keys_with`, refusals, and leak checks.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -46,9 +46,11 @@ fn passphrase_file_round_trips_binary_and_armored() -> TestResult {
         );
         let age_file = write(dir.path(), "k.age", &sealed, 0o600)?;
         let source = KeySource::PassphraseFile(pass.clone());
-        let loaded = load_active_key_with(&age_file, &source, &FAST)?;
-        assert_eq!(loaded.public_key, key()?.public_key());
-        assert_eq!(loaded.key.is_memory_locked(), loaded.memory_lock.is_none());
+        let loaded = load_keys_with(&age_file, &source, &FAST)?;
+        let locked = loaded.memory_lock.is_none();
+        let (private, public) = loaded.into_single(&age_file)?;
+        assert_eq!(public, key()?.public_key());
+        assert_eq!(private.is_memory_locked(), locked);
     }
     Ok(())
 }
@@ -65,11 +67,11 @@ fn x25519_identity_file_round_trips_and_must_be_private() -> TestResult {
         identity.to_string().expose_secret()
     );
     let id_file = write(dir.path(), "age-identity", text.as_bytes(), 0o400)?;
-    let loaded = load_active_key(&age_file, &KeySource::IdentityFile(id_file.clone()))?;
-    assert_eq!(loaded.public_key, key()?.public_key());
+    let loaded = load_keys(&age_file, &KeySource::IdentityFile(id_file.clone()))?;
+    assert_eq!(loaded.ring.public_keys().next(), Some(&key()?.public_key()));
 
     std::fs::set_permissions(&id_file, std::fs::Permissions::from_mode(0o640))?;
-    let refused = load_active_key(&age_file, &KeySource::IdentityFile(id_file));
+    let refused = load_keys(&age_file, &KeySource::IdentityFile(id_file));
     assert!(
         matches!(refused, Err(Error::KeyFilePermissions { .. })),
         "{refused:?}"
@@ -83,7 +85,7 @@ fn wrong_passphrase_is_a_clear_error_without_the_secret() -> TestResult {
     let sealed = seal_key(&key()?, passphrase_sealing(PASS, 2), false)?;
     let age_file = write(dir.path(), "k.age", &sealed, 0o600)?;
     let wrong = write(dir.path(), "wrong", b"not-the-passphrase", 0o600)?;
-    let error = load_active_key_with(&age_file, &KeySource::PassphraseFile(wrong), &FAST)
+    let error = load_keys_with(&age_file, &KeySource::PassphraseFile(wrong), &FAST)
         .err()
         .ok_or("wrong passphrase accepted")?;
     assert!(matches!(error, Error::WrongKey { .. }), "{error:?}");
@@ -102,7 +104,7 @@ fn work_factor_above_the_cap_is_refused_before_scrypt_runs() -> TestResult {
     let sealed = seal_key(&key()?, passphrase_sealing(PASS, 12), false)?;
     let age_file = write(dir.path(), "k.age", &sealed, 0o600)?;
     let pass = write(dir.path(), "pass", PASS.as_bytes(), 0o600)?;
-    let error = load_active_key_with(&age_file, &KeySource::PassphraseFile(pass), &FAST).err();
+    let error = load_keys_with(&age_file, &KeySource::PassphraseFile(pass), &FAST).err();
     assert!(
         matches!(
             error,
@@ -129,7 +131,7 @@ fn bad_wif_inside_the_age_file_is_refused_without_echo() -> TestResult {
     writer.finish()?;
     let age_file = write(dir.path(), "k.age", &sealed, 0o600)?;
     let pass = write(dir.path(), "pass", PASS.as_bytes(), 0o600)?;
-    let error = load_active_key_with(&age_file, &KeySource::PassphraseFile(pass), &FAST)
+    let error = load_keys_with(&age_file, &KeySource::PassphraseFile(pass), &FAST)
         .err()
         .ok_or("mangled WIF accepted")?;
     let shown = format!("{error} {error:?}");
@@ -146,7 +148,7 @@ fn not_an_age_file_is_an_age_error() -> TestResult {
     let dir = tempfile::tempdir()?;
     let age_file = write(dir.path(), "k.age", WIF0.as_bytes(), 0o600)?;
     let pass = write(dir.path(), "pass", PASS.as_bytes(), 0o600)?;
-    let error = load_active_key_with(&age_file, &KeySource::PassphraseFile(pass), &FAST).err();
+    let error = load_keys_with(&age_file, &KeySource::PassphraseFile(pass), &FAST).err();
     let shown = format!("{error:?}");
     assert!(matches!(error, Some(Error::AgeFile { .. })), "{shown}");
     assert!(!shown.contains(WIF0));
@@ -161,9 +163,9 @@ fn debug_of_secret_holders_shows_no_secret() -> TestResult {
     let age_file = write(dir.path(), "k.age", &sealed, 0o600)?;
     let pass = write(dir.path(), "pass", PASS.as_bytes(), 0o600)?;
     let source = KeySource::PassphraseFile(pass);
-    let loaded = load_active_key_with(&age_file, &source, &FAST)?;
+    let loaded = load_keys_with(&age_file, &source, &FAST)?;
     let secret_hex = "a6465f50";
-    let shown = format!("{sealing:?} {source:?} {loaded:?} {:?}", loaded.key);
+    let shown = format!("{sealing:?} {source:?} {loaded:?} {:?}", loaded.ring);
     for secret in [PASS, WIF0, secret_hex] {
         assert!(!shown.contains(secret), "{shown}");
     }

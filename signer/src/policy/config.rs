@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use vwf_shared::{Asset, ChainProfile, PropsLayout, PublicKey};
 
-use super::{AccountPolicy, FlapLimit, NamedTarget, Permission, Pins};
+use super::{AccountPolicy, FlapLimit, KeyMode, NamedTarget, Permission, Pins};
 
 /// `[[account]]`: one witness account the signer may act for.
 #[derive(Clone, Debug, Deserialize)]
@@ -37,10 +37,20 @@ pub struct AccountConfig {
     /// the nodes agree on them.
     #[serde(default)]
     pub pinned_props: PinnedPropsConfig,
+    /// Which key signs: "active-key" (default; `witness_update`) or "signing-key" (Steem and
+    /// Hive: `witness_set_properties` signed with the current block signing key; the age file
+    /// then holds the servers' signing keys and no active key).
+    #[serde(default)]
+    pub mode: KeyMode,
+    /// `[[account.server]]` (signing-key mode): a server whose signing key the age file holds
+    /// and which the signer may switch away from, but which no client may switch to (e.g. the
+    /// primary). The targets need not be repeated here.
+    #[serde(default, rename = "server")]
+    pub servers: Vec<TargetConfig>,
 }
 
 /// `pinned_props = { account_creation_fee = "0.100 VIT", maximum_block_size = 131072 }`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PinnedPropsConfig {
     /// E.g. "0.100 VIT", in the chain's core asset.
@@ -99,27 +109,38 @@ impl AccountConfig {
         let prefix = profile.address_prefix.as_str();
         let here = format!("account {:?}", self.name);
         vwf_shared::names::check_account_name(&self.name).map_err(|e| format!("{here}: {e}"))?;
-        let mut targets: Vec<NamedTarget> = Vec::new();
-        for target in &self.targets {
-            let key = PublicKey::parse(&target.key, prefix)
-                .map_err(|e| format!("{here}: target {:?}: {e}", target.name))?;
+        self.check_mode(profile)
+            .map_err(|e| format!("{here}: {e}"))?;
+        let mut named: Vec<NamedTarget> = Vec::new();
+        for (what, entry) in self
+            .targets
+            .iter()
+            .map(|t| ("target", t))
+            .chain(self.servers.iter().map(|s| ("server", s)))
+        {
+            let key = PublicKey::parse(&entry.key, prefix)
+                .map_err(|e| format!("{here}: {what} {:?}: {e}", entry.name))?;
             if key.is_null() {
                 return Err(format!(
-                    "{here}: target {:?} is the null key; use allow_null_key = true instead",
-                    target.name
+                    "{here}: {what} {:?} is the null key; use allow_null_key = true instead",
+                    entry.name
                 ));
             }
-            if targets
-                .iter()
-                .any(|t| t.key == key || t.name == target.name)
-            {
-                return Err(format!("{here}: target {:?} is listed twice", target.name));
+            if named.iter().any(|t| t.key == key || t.name == entry.name) {
+                return Err(format!(
+                    "{here}: {what} {:?} is listed twice (a target is a server already)",
+                    entry.name
+                ));
             }
-            targets.push(NamedTarget {
-                name: target.name.clone(),
+            named.push(NamedTarget {
+                name: entry.name.clone(),
                 key,
             });
         }
+        let servers = named.split_off(self.targets.len());
+        let targets = named;
+        self.check_mode(profile)
+            .map_err(|e| format!("{here}: {e}"))?;
         if targets.is_empty() && !self.allow_null_key {
             return Err(format!(
                 "{here}: names no target key and does not allow the null key, so nothing could ever be done"
@@ -166,7 +187,40 @@ impl AccountConfig {
                 window_seconds: self.flap_limit.window_seconds,
             },
             clients,
+            mode: self.mode,
+            servers,
         })
+    }
+
+    /// What `mode` requires of the chain and of the other fields.
+    fn check_mode(&self, profile: &ChainProfile) -> Result<(), String> {
+        match self.mode {
+            KeyMode::ActiveKey if !self.servers.is_empty() => Err(
+                "[[account.server]] names signing keys for mode = \"signing-key\"; in active-key \
+                 mode the signer holds only the active key"
+                    .into(),
+            ),
+            KeyMode::ActiveKey => Ok(()),
+            KeyMode::SigningKey if profile.witness_set_properties_tag.is_none() => Err(format!(
+                "mode = \"signing-key\" needs the witness_set_properties operation, which {} does \
+                 not have (a chain before HF20): use mode = \"active-key\"",
+                profile.name.as_str()
+            )),
+            KeyMode::SigningKey if self.allow_reenable => Err(
+                "allow_reenable = true cannot work in signing-key mode: a disabled witness has the \
+                 null signing key, which can sign nothing; re-enable it with `vwf-signer witness \
+                 enable --active-key`"
+                    .into(),
+            ),
+            KeyMode::SigningKey
+                if self.pinned_url.is_some() || self.pinned_props != PinnedPropsConfig::default() =>
+            {
+                Err("pinned_url and pinned_props guard what a witness_update sends back; in \
+                     signing-key mode witness_set_properties sends only the signing key: remove them"
+                    .into())
+            }
+            KeyMode::SigningKey => Ok(()),
+        }
     }
 }
 

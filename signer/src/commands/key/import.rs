@@ -41,9 +41,11 @@ pub struct ImportArgs {
     /// Write ASCII-armored output instead of binary.
     #[arg(long)]
     armor: bool,
-    /// Read the WIF from this file (must be private) instead of the TTY or stdin.
+    /// Read the WIF from this file (must be private) instead of the TTY or stdin. Repeat it
+    /// to seal several keys into one file, one per line: the servers' block signing keys for
+    /// an account in signing-key mode.
     #[arg(long, value_name = "FILE")]
-    wif_file: Option<PathBuf>,
+    wif_file: Vec<PathBuf>,
     /// Replace an existing --out file.
     #[arg(long)]
     force: bool,
@@ -59,7 +61,7 @@ impl ImportArgs {
         // Refuse early, before asking for any secret.
         atomic::ensure_absent([self.out.as_path()], self.force)?;
         let sealing = self.sealing_recipients()?;
-        let key = self.read_key()?;
+        let keys = self.read_keys()?;
         let profile = self.profile.profile();
         let sealing = match sealing {
             Some(sealing) => sealing,
@@ -71,12 +73,16 @@ impl ImportArgs {
                 work_factor: self.scrypt_work_factor,
             },
         };
-        let sealed = seal::seal_key(&key, sealing, self.armor)?;
+        let sealed = seal::seal_keys(&keys.iter().collect::<Vec<_>>(), sealing, self.armor)?;
         atomic::write_file(&self.out, &sealed, PRIVATE, self.force)?;
-        print_line(
-            &key.public_key()
-                .to_string_with_prefix(&profile.address_prefix),
-        )
+        let public: Vec<String> = keys
+            .iter()
+            .map(|k| {
+                k.public_key()
+                    .to_string_with_prefix(&profile.address_prefix)
+            })
+            .collect();
+        print_line(&public.join("\n"))
     }
 
     /// Recipients from `--recipient` and `--recipients-file`, or `None` for a passphrase.
@@ -102,11 +108,37 @@ impl ImportArgs {
         Ok(Some(Sealing::Recipients(seal::parse_recipients(&texts)?)))
     }
 
-    /// The WIF from `--wif-file`, else the TTY without echo, else one line of stdin.
-    fn read_key(&self) -> Result<PrivateKey, Error> {
-        if let Some(path) = &self.wif_file {
-            return read_wif_file(path);
+    /// The WIFs from `--wif-file` (no key twice), else one from the TTY without echo, else
+    /// one line of stdin.
+    fn read_keys(&self) -> Result<Vec<PrivateKey>, Error> {
+        if self.wif_file.is_empty() {
+            return Ok(vec![self.read_key()?]);
         }
+        let mut keys: Vec<PrivateKey> = Vec::new();
+        for path in &self.wif_file {
+            let key = read_wif_file(path)?;
+            if keys.iter().any(|k| k.public_key() == key.public_key()) {
+                return Err(Error::KeyRing {
+                    path: path.clone(),
+                    reason: "holds a key already read from another --wif-file".into(),
+                });
+            }
+            keys.push(key);
+        }
+        if keys.len() > crate::keystore::ring::MAX_KEYS {
+            return Err(Error::KeyRing {
+                path: self.out.clone(),
+                reason: format!(
+                    "at most {} keys fit in one file",
+                    crate::keystore::ring::MAX_KEYS
+                ),
+            });
+        }
+        Ok(keys)
+    }
+
+    /// One WIF from the TTY without echo, else one line of stdin.
+    fn read_key(&self) -> Result<PrivateKey, Error> {
         let what = PathBuf::from("standard input");
         let line = if std::io::stdin().is_terminal() {
             let text = Zeroizing::new(rpassword::prompt_password("WIF private key: ").map_err(
