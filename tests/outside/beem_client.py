@@ -7,13 +7,18 @@ Reads one JSON request on stdin and prints one JSON answer on stdout. A refusal 
 an answer ({"ok": false, "error": ...}, exit 0); anything else that goes wrong is a crash
 (traceback on stderr, exit 1). Only test keys ever reach this script.
 
-verify    {"profile", "chain_id", "prefix", "transactions": [{"name", "tx", "expected_key"}]}
-          Rebuilds each signed legacy-JSON transaction with beem's own classes (the way the
-          research's gen_vectors.py built them for shared/tests/data/vectors.json),
+verify    {"profile", "chain_id", "prefix",
+           "transactions": [{"name", "tx", "expected_key", "wsp_keys"}]}
+          Rebuilds each signed legacy-JSON transaction (witness_update or
+          witness_set_properties) with beem's own classes (the way the research's
+          gen_vectors.py built them for shared/tests/data/vectors.json, and
+          tests/outside/vectors/gen_witness_set_properties.py for witness_set_properties),
           serializes it, derives the digest over the chain id and recovers the signer from
-          each signature (Signed_Transaction.verify).
+          each signature (Signed_Transaction.verify). "wsp_keys" ({"key", "new_signing_key"},
+          public key strings, or null): beem also builds that witness_set_properties itself
+          from the two keys and reports its JSON as "builder_op".
           -> {"client", "results": [{"name", "serialized_hex", "digest", "tx_id",
-              "recovered_keys", "verified", "json"}]}
+              "recovered_keys", "verified", "json", "builder_op"}]}
 
 broadcast {"profile", "node", "chain_id", "prefix", "wif", "owner", "signing_key",
            "witness_url", "props", "tamper"}
@@ -28,6 +33,20 @@ broadcast {"profile", "node", "chain_id", "prefix", "wif", "owner", "signing_key
             rpc.broadcast_transaction(tx, api="network_broadcast") (see README.md).
           -> {"client", "ok", "tx_id", "tx", "error", "error_type", "node_error"}
           ("node_error": the message of the node's last JSON-RPC error answer)
+
+broadcast {"operation": "witness_set_properties", "profile", "node", "chain_id", "prefix",
+           "wif", "owner", "current_key", "new_signing_key", "tamper_new_signing_key_hex"}
+          (STEEM/HIVE) Signs a witness_set_properties changing the witness's signing key from
+          current_key (the "key" prop, the operation's authority) to new_signing_key with the
+          WIF and broadcasts it:
+          * the ordinary high-level call Steem/Hive.witness_set_properties(wif, owner,
+            {"new_signing_key": ...}) when nothing is to be tampered with and current_key is the
+            WIF's public key (that call always puts the WIF's public key in "key");
+          * otherwise a TransactionBuilder with a Witness_set_properties op (key current_key,
+            so a WIF that is not the current key can sign it), signed normally; with
+            tamper_new_signing_key_hex the new_signing_key prop is then replaced by that value
+            before TransactionBuilder(tx=...).broadcast() sends it.
+          -> the same answer as above
 """
 
 import json
@@ -43,7 +62,7 @@ from beemapi.exceptions import RPCError
 from beembase import operations
 from beembase.objects import Operation
 from beembase.signedtransactions import Signed_Transaction
-from beemgraphenebase.account import PublicKey
+from beemgraphenebase.account import PrivateKey, PublicKey
 from beemgraphenebase.chains import known_chains
 from beemgraphenebase.ecdsasig import SECP256K1_MODULE
 
@@ -112,25 +131,55 @@ def witness_update_op(body, prefix):
     )
 
 
+def witness_set_properties_op(owner, props, prefix):
+    """A witness_set_properties from [name, value] props: key values may be public key strings
+    or the hex of the packed key, as beem's Witness_set_properties reads both."""
+    return operations.Witness_set_properties(
+        **{"owner": owner, "props": [list(p) for p in props], "prefix": prefix, "extensions": []}
+    )
+
+
+def operation_from_json(name, body, prefix):
+    if name == "witness_update":
+        return witness_update_op(body, prefix)
+    if name == "witness_set_properties":
+        if body.get("extensions"):
+            raise ValueError("unexpected extensions in %s" % body)
+        return witness_set_properties_op(body["owner"], body["props"], prefix)
+    raise ValueError("unexpected operation %s" % name)
+
+
+def builder_op(owner, keys, prefix):
+    """beem's own witness_set_properties from the two public key strings, as legacy JSON."""
+    if not keys:
+        return None
+    props = [["key", keys["key"]], ["new_signing_key", keys["new_signing_key"]]]
+    tagged = Operation(["witness_set_properties", witness_set_properties_op(owner, props, prefix)])
+    return json.loads(str(tagged))
+
+
+def signed_transaction(tx, prefix):
+    """beem's Signed_Transaction rebuilt from signed legacy JSON."""
+    ops = []
+    for name, body in tx["operations"]:
+        ops.append(Operation(operation_from_json(name, body, prefix), prefix=prefix))
+    return Signed_Transaction(
+        ref_block_num=tx["ref_block_num"],
+        ref_block_prefix=tx["ref_block_prefix"],
+        expiration=tx["expiration"],
+        operations=ops,
+        signatures=tx.get("signatures", []),
+        prefix=prefix,
+    )
+
+
 def verify(request):
     prefix = request["prefix"]
     chain = chain_params(request)
     results = []
     for item in request["transactions"]:
         tx = item["tx"]
-        ops = []
-        for name, body in tx["operations"]:
-            if name != "witness_update":
-                raise ValueError("unexpected operation %s" % name)
-            ops.append(Operation(witness_update_op(body, prefix), prefix=prefix))
-        stx = Signed_Transaction(
-            ref_block_num=tx["ref_block_num"],
-            ref_block_prefix=tx["ref_block_prefix"],
-            expiration=tx["expiration"],
-            operations=ops,
-            signatures=tx.get("signatures", []),
-            prefix=prefix,
-        )
+        stx = signed_transaction(tx, prefix)
         found = stx.verify([], chain=chain, recover_parameter=True)
         recovered = [str(PublicKey(k, prefix=prefix)) for k in found]
         try:
@@ -152,6 +201,9 @@ def verify(request):
                 "recovered_keys": recovered,
                 "verified": verified,
                 "json": stx.json(),
+                "builder_op": builder_op(
+                    tx["operations"][0][1]["owner"], item.get("wsp_keys"), prefix
+                ),
             }
         )
     return {"client": CLIENT, "results": results}
@@ -202,13 +254,67 @@ def tampered(tx_json):
     return tx
 
 
+def new_key_changed(tx_json, new_hex):
+    """The signed transaction with its new_signing_key prop replaced by new_hex."""
+    tx = json.loads(json.dumps(tx_json))
+    body = tx["operations"][0][1]
+    body["props"] = [[k, new_hex if k == "new_signing_key" else v] for k, v in body["props"]]
+    return tx
+
+
+def empty_answer():
+    return {"client": CLIENT, "ok": False, "tx_id": None, "tx": None, "error": None,
+            "error_type": None, "node_error": None}
+
+
+def broadcast_set_properties(request):
+    if request["profile"] == "VIT":
+        raise ValueError("witness_set_properties does not exist on VIT (steemd 0.19)")
+    instance = connect(request)
+    prefix = request["prefix"]
+    wif = request["wif"]
+    tamper_hex = request.get("tamper_new_signing_key_hex")
+    own_key = str(PrivateKey(wif, prefix=prefix).pubkey)
+    answer = empty_answer()
+    try:
+        if tamper_hex is None and request["current_key"] == own_key:
+            # The ordinary high-level call ("key" = the WIF's public key).
+            result = instance.witness_set_properties(
+                wif, request["owner"], {"new_signing_key": request["new_signing_key"]}
+            )
+            answer["tx"] = {k: v for k, v in result.items() if k != "trx_id"}
+            # This call returns the broadcast transaction without its id (Witness.update's
+            # finalizeOp adds one): beem derives it from the transaction it rebuilds.
+            answer["tx_id"] = result.get("trx_id") or signed_transaction(answer["tx"], prefix).id
+        else:
+            props = [["key", request["current_key"]],
+                     ["new_signing_key", request["new_signing_key"]]]
+            tb = TransactionBuilder(blockchain_instance=instance)
+            tb.appendOps(witness_set_properties_op(request["owner"], props, prefix))
+            tb.appendWif(wif)
+            signed = tb.sign()
+            tx = tb.json()
+            if tamper_hex is not None:
+                tx = new_key_changed(tx, tamper_hex)
+            answer["tx"] = tx
+            answer["tx_id"] = signed.id if signed is not None else None
+            TransactionBuilder(tx=tx, blockchain_instance=instance).broadcast()
+        answer["ok"] = True
+    except RPCError as e:
+        answer["error"] = str(e) or e.__class__.__name__
+        answer["error_type"] = e.__class__.__name__
+        answer["node_error"] = node_error_message()
+    return answer
+
+
 def broadcast(request):
+    if request.get("operation", "witness_update") == "witness_set_properties":
+        return broadcast_set_properties(request)
     instance = connect(request)
     prefix = request["prefix"]
     props = dict(request["props"])
     vit = request["profile"] == "VIT"
-    answer = {"client": CLIENT, "ok": False, "tx_id": None, "tx": None, "error": None,
-              "error_type": None, "node_error": None}
+    answer = empty_answer()
     try:
         if not vit and not request["tamper"]:
             # The ordinary high-level call.

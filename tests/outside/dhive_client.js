@@ -7,15 +7,21 @@
 // an answer ({"ok": false, "error": ...}, exit 0); anything else that goes wrong is a crash
 // (stack on stderr, exit 1). Only test keys ever reach this script.
 //
-// verify    {"profile", "chain_id", "prefix", "transactions": [{"name", "tx", "expected_key"}]}
+// verify    {"profile", "chain_id", "prefix",
+//            "transactions": [{"name", "tx", "expected_key", "wsp_keys"}]}
 //           Re-serializes each signed legacy-JSON transaction (Types.Transaction on STEEM/HIVE,
 //           with Steem's sbd_interest_rate given under dhive's name hbd_interest_rate; on VIT,
 //           which dhive has no asset for, from dhive's primitive serializers exactly as the
 //           research's crosscheck_js.js did for shared/tests/data/vectors.json), derives the
 //           digest over the chain id and recovers / verifies each signature with dhive's
-//           Signature and PublicKey.
+//           Signature and PublicKey. witness_set_properties (STEEM/HIVE) goes through dhive's
+//           own operation serializer (tag 42; props a flat_map of string to hex bytes).
+//           "wsp_keys" ({"key", "new_signing_key"}, public key strings, or null): dhive also
+//           builds that witness_set_properties itself with its helper
+//           utils.buildWitnessUpdateOp (dhive 1.3.6's name for it) and reports it as
+//           "builder_op".
 //           -> {"client", "results": [{"name", "serialized_hex", "digest", "tx_id",
-//               "recovered_keys", "verified"}]}
+//               "recovered_keys", "verified", "builder_op"}]}
 //
 // broadcast {"profile", "node", "chain_id", "prefix", "wif", "owner", "signing_key",
 //            "witness_url", "props", "tamper"}
@@ -25,6 +31,16 @@
 //           with client.broadcast.sign, one byte of its url changed, sent with
 //           client.broadcast.send.
 //           -> {"client", "ok", "tx_id", "tx", "error", "error_type"}
+//
+// broadcast {"operation": "witness_set_properties", "profile", "node", "chain_id", "prefix",
+//            "wif", "owner", "current_key", "new_signing_key", "tamper_new_signing_key_hex"}
+//           STEEM/HIVE. The operation is utils.buildWitnessUpdateOp(owner, {key: current_key,
+//           new_signing_key}), signed with the WIF (meant to be the current signing key; any
+//           key can be given to see it refused).
+//           no tamper_new_signing_key_hex: client.broadcast.sendOperations([op], key).
+//           tamper_new_signing_key_hex: built and signed as for witness_update's tamper, then
+//           the new_signing_key prop replaced by that hex, sent with client.broadcast.send.
+//           -> the same answer as above
 'use strict'
 
 const crypto = require('crypto')
@@ -124,13 +140,20 @@ function verify (request) {
       recovered.push(signature.recover(digest, request.prefix).toString())
       verified = verified && expected.verify(digest, signature)
     }
+    const keys = item.wsp_keys
     results.push({
       name: item.name,
       serialized_hex: bytes.toString('hex'),
       digest: digest.toString('hex'),
       tx_id: txId,
       recovered_keys: recovered,
-      verified
+      verified,
+      builder_op: keys
+        ? dhive.utils.buildWitnessUpdateOp(signed.operations[0][1].owner, {
+          key: keys.key,
+          new_signing_key: keys.new_signing_key
+        })
+        : null
     })
   }
   return { client: CLIENT, results }
@@ -144,6 +167,50 @@ function tampered (tx) {
   return copy
 }
 
+function newKeyChanged (tx, newHex) {
+  const copy = JSON.parse(JSON.stringify(tx))
+  const op = copy.operations[0][1]
+  op.props = op.props.map(([k, v]) => [k, k === 'new_signing_key' ? newHex : v])
+  return copy
+}
+
+// The one-operation transaction sendOperations would build, signed with client.broadcast.sign.
+async function signByHand (client, op, key) {
+  const props = await client.database.getDynamicGlobalProperties()
+  const expiration = new Date(new Date(props.time + 'Z').getTime() + 60 * 1000)
+    .toISOString()
+    .slice(0, -5)
+  const tx = {
+    expiration,
+    extensions: [],
+    operations: [op],
+    ref_block_num: props.head_block_number & 0xffff,
+    ref_block_prefix: Buffer.from(props.head_block_id, 'hex').readUInt32LE(4)
+  }
+  return client.broadcast.sign(tx, key)
+}
+
+// The operation to broadcast and how to change it after signing (null: broadcast it as is).
+function broadcastOperation (request) {
+  if (request.operation === 'witness_set_properties') {
+    const op = dhive.utils.buildWitnessUpdateOp(request.owner, {
+      key: request.current_key,
+      new_signing_key: request.new_signing_key
+    })
+    const hex = request.tamper_new_signing_key_hex
+    return [op, hex == null ? null : (tx) => newKeyChanged(tx, hex)]
+  }
+  const core = request.profile === 'HIVE' ? 'HIVE' : 'STEEM'
+  const op = ['witness_update', {
+    owner: request.owner,
+    url: request.witness_url,
+    block_signing_key: request.signing_key,
+    props: request.props,
+    fee: '0.000 ' + core
+  }]
+  return [op, request.tamper ? tampered : null]
+}
+
 async function broadcast (request) {
   if (request.profile === 'VIT') throw new Error('dhive cannot talk to a steemd 0.19 (VIT) node')
   const client = new dhive.Client(request.node, {
@@ -153,32 +220,14 @@ async function broadcast (request) {
     failoverThreshold: 1
   })
   const key = dhive.PrivateKey.fromString(request.wif)
-  const core = request.profile === 'HIVE' ? 'HIVE' : 'STEEM'
-  const op = ['witness_update', {
-    owner: request.owner,
-    url: request.witness_url,
-    block_signing_key: request.signing_key,
-    props: request.props,
-    fee: '0.000 ' + core
-  }]
+  const [op, change] = broadcastOperation(request)
   const answer = { client: CLIENT, ok: false, tx_id: null, tx: null, error: null, error_type: null }
   try {
-    if (!request.tamper) {
+    if (!change) {
       const result = await client.broadcast.sendOperations([op], key)
       answer.tx_id = result.id
     } else {
-      const props = await client.database.getDynamicGlobalProperties()
-      const expiration = new Date(new Date(props.time + 'Z').getTime() + 60 * 1000)
-        .toISOString()
-        .slice(0, -5)
-      const tx = {
-        expiration,
-        extensions: [],
-        operations: [op],
-        ref_block_num: props.head_block_number & 0xffff,
-        ref_block_prefix: Buffer.from(props.head_block_id, 'hex').readUInt32LE(4)
-      }
-      const signed = tampered(client.broadcast.sign(tx, key))
+      const signed = change(await signByHand(client, op, key))
       answer.tx = signed
       await client.broadcast.send(signed)
     }

@@ -3,15 +3,22 @@
 //! `target/outside-clients/{venv,node_modules}` once and reused (tests/outside/README.md).
 //!
 //! * Our signatures verify in them: fresh transactions signed by `vwf-signer tx sign` for VIT,
-//!   STEEM and HIVE are re-serialized by each client to our bytes, digest and id, and each client
-//!   recovers the signer's public key from the signature over the chain-id digest; the same
-//!   transaction with one url byte changed re-serializes to the changed bytes and no longer
-//!   recovers the signer.
+//!   STEEM and HIVE (`witness_update`, and on STEEM and HIVE `witness_set_properties` signed by
+//!   the current signing key) are re-serialized by each client to our bytes, digest and id, and
+//!   each client recovers the signer's public key from the signature over the chain-id digest;
+//!   the same transaction with one url byte (or its new signing key) changed re-serializes to the
+//!   changed bytes and no longer recovers the signer. Each client's own `witness_set_properties`
+//!   builder makes the operation JSON we send.
 //! * Their witness updates are accepted by `vwf-simchain`: each client broadcasts a
 //!   `witness_update` through its ordinary API (beem on HIVE, STEEM and VIT; dhive on HIVE and
 //!   STEEM: dhive speaks only `condenser_api`, which a steemd 0.19 node does not have) and the
 //!   control API shows the new signing key; a transaction the client signed and then changed by
 //!   one url byte is refused with missing active authority and the chain stays unchanged.
+//! * Their `witness_set_properties` (STEEM, HIVE) are accepted by `vwf-simchain`: each client
+//!   signs one with the witness's current signing key (not the active key) and the simulator
+//!   sets the new signing key, then the null key; one changed after signing, one signed by
+//!   another key and one naming a `key` that is not the key on chain are refused with the
+//!   chain's text and change nothing.
 //!
 //! A registry that cannot be reached (with nothing cached) makes the tests of that client print
 //! `SKIPPED: …` and return early; any other install or client failure fails the test.
@@ -28,7 +35,7 @@ use tokio::process::Command;
 use tokio::sync::OnceCell;
 use vwf_shared::{
     Asset, BlockId, ChainProfile, ChainProperties, PrivateKey, ProfileName, PropsLayout, PublicKey,
-    SignedTransaction, TimePointSec, Transaction, WitnessUpdate,
+    SignedTransaction, Tapos, TimePointSec, Transaction, WitnessSetProperties, WitnessUpdate,
 };
 use vwf_tests::client::Control;
 use vwf_tests::harness::SimChain;
@@ -234,6 +241,9 @@ struct Case {
     digest: String,
     tx_id: String,
     tampered: bool,
+    /// For an untampered `witness_set_properties`: its `key` and `new_signing_key` as public
+    /// key strings, from which the client builds the operation with its own helper.
+    wsp_keys: Option<Value>,
 }
 
 /// A long url with 2- and 3-byte UTF-8 characters (a 2-byte length varint).
@@ -244,7 +254,9 @@ fn long_url() -> String {
     )
 }
 
-/// The unsigned transactions for `profile`: (name, transaction, signing test key).
+/// The unsigned transactions for `profile`: (name, transaction, signing test key). On STEEM and
+/// HIVE also `witness_set_properties`, signed by the current signing key: key 1 to key 2, and the
+/// kill switch key 2 to the null key.
 fn unsigned_cases(profile: &ChainProfile) -> anyhow::Result<Vec<(String, Transaction, usize)>> {
     let time = TimePointSec::parse("2025-06-01T12:00:00")?;
     // Block 0x0001e240; the prefix bytes have the high bit set (ref_block_prefix > 2^31).
@@ -272,7 +284,7 @@ fn unsigned_cases(profile: &ChainProfile) -> anyhow::Result<Vec<(String, Transac
             symbol: profile.core_symbol.clone(),
         },
     };
-    Ok(vec![
+    let mut cases = vec![
         (
             "enable-backup-key".into(),
             transaction(enable, &head, time, 60)?,
@@ -288,11 +300,35 @@ fn unsigned_cases(profile: &ChainProfile) -> anyhow::Result<Vec<(String, Transac
             transaction(custom, &head, time, 120)?,
             4,
         ),
-    ])
+    ];
+    if profile.witness_set_properties_tag.is_some() {
+        let switch = WitnessSetProperties {
+            owner: OWNER.into(),
+            current_key: test_public_key(1)?,
+            new_signing_key: test_public_key(2)?,
+        };
+        let kill = WitnessSetProperties {
+            owner: OWNER.into(),
+            current_key: test_public_key(2)?,
+            new_signing_key: PublicKey::NULL,
+        };
+        cases.push((
+            "wsp-switch-key1-to-key2".into(),
+            Transaction::new(switch, Tapos::from_block_id(&head), time, 60)?,
+            1,
+        ));
+        cases.push((
+            "wsp-kill-switch-key2-to-null".into(),
+            Transaction::new(kill, Tapos::from_block_id(&other_head), time, 3_600)?,
+            2,
+        ));
+    }
+    Ok(cases)
 }
 
 /// Signs every case with the `vwf-signer tx sign` binary, checks it signed what the library
-/// signs, and adds a copy of the first one with one url byte changed after signing.
+/// signs, and adds a copy of the first `witness_update` with one url byte changed after signing
+/// and of the first `witness_set_properties` with another new signing key.
 async fn signed_cases(profile: &ChainProfile, dir: &Path) -> anyhow::Result<Vec<Case>> {
     let signer = workspace_binary("vwf-signer")?;
     let prefix = &profile.address_prefix;
@@ -324,6 +360,16 @@ async fn signed_cases(profile: &ChainProfile, dir: &Path) -> anyhow::Result<Vec<
             "{} {name}: binary and library differ",
             profile.name
         );
+        let wsp_keys = tx
+            .operations
+            .first()
+            .and_then(|op| op.as_witness_set_properties())
+            .map(|op| {
+                json!({
+                    "key": op.current_key.to_string_with_prefix(prefix),
+                    "new_signing_key": op.new_signing_key.to_string_with_prefix(prefix),
+                })
+            });
         cases.push(Case {
             name: name.clone(),
             signed,
@@ -332,27 +378,63 @@ async fn signed_cases(profile: &ChainProfile, dir: &Path) -> anyhow::Result<Vec<
             digest: tx.digest(profile)?.to_string(),
             tx_id: tx.id(profile)?,
             tampered: false,
+            wsp_keys,
         });
     }
-    let first = cases.first().context("no cases")?;
-    let mut tampered = first.signed.clone();
-    let url = tampered["operations"][0][1]["url"]
-        .as_str()
-        .context("url")?
-        .to_owned();
-    tampered["operations"][0][1]["url"] = json!(change_last_byte(&url));
-    let ours = SignedTransaction::from_legacy_json(&tampered.to_string(), profile)?;
-    let tampered_case = Case {
-        name: format!("{}-url-changed-after-signing", first.name),
-        signer_key: first.signer_key.clone(),
-        bytes_hex: hex::encode(ours.transaction.to_bytes(profile)?),
-        digest: ours.transaction.digest(profile)?.to_string(),
-        tx_id: ours.transaction.id(profile)?,
-        signed: tampered,
-        tampered: true,
-    };
-    cases.push(tampered_case);
+    let mut tampered = Vec::new();
+    for kind in ["witness_update", "witness_set_properties"] {
+        let Some(first) = cases
+            .iter()
+            .find(|c| c.signed["operations"][0][0] == json!(kind))
+        else {
+            continue;
+        };
+        let (changed, what) = changed_after_signing(&first.signed)?;
+        let ours = SignedTransaction::from_legacy_json(&changed.to_string(), profile)?;
+        tampered.push(Case {
+            name: format!("{}-{what}-changed-after-signing", first.name),
+            signer_key: first.signer_key.clone(),
+            bytes_hex: hex::encode(ours.transaction.to_bytes(profile)?),
+            digest: ours.transaction.digest(profile)?.to_string(),
+            tx_id: ours.transaction.id(profile)?,
+            signed: changed,
+            tampered: true,
+            wsp_keys: None,
+        });
+    }
+    ensure!(!tampered.is_empty(), "no cases");
+    cases.extend(tampered);
     Ok(cases)
+}
+
+/// Test key 3 as fc writes a packed public key in a `witness_set_properties` prop (lowercase
+/// hex of its 33 bytes).
+fn key3_prop_hex() -> anyhow::Result<String> {
+    Ok(hex::encode(test_public_key(3)?.as_bytes()))
+}
+
+/// The signed legacy JSON changed after signing, still a transaction every parser reads: a
+/// `witness_update`'s url by its last byte, a `witness_set_properties`'s `new_signing_key`
+/// replaced by test key 3. Returns the JSON and what was changed.
+fn changed_after_signing(signed: &Value) -> anyhow::Result<(Value, &'static str)> {
+    let mut tx = signed.clone();
+    let operation = &mut tx["operations"][0];
+    match operation[0].as_str() {
+        Some("witness_update") => {
+            let url = operation[1]["url"].as_str().context("url")?.to_owned();
+            operation[1]["url"] = json!(change_last_byte(&url));
+            Ok((tx, "url"))
+        }
+        Some("witness_set_properties") => {
+            let key3 = json!(key3_prop_hex()?);
+            let new_key = &mut operation[1]["props"][1];
+            ensure!(new_key[0] == json!("new_signing_key"), "props: {signed}");
+            ensure!(new_key[1] != key3, "already key 3: {signed}");
+            new_key[1] = key3;
+            Ok((tx, "new-key"))
+        }
+        _ => bail!("unexpected operation in {signed}"),
+    }
 }
 
 /// `text` with its last (ASCII) character replaced by the next one.
@@ -381,6 +463,7 @@ async fn our_signatures_verify_in(client: Client) -> anyhow::Result<()> {
                 "name": c.name,
                 "tx": c.signed,
                 "expected_key": c.signer_key,
+                "wsp_keys": c.wsp_keys,
             })).collect::<Vec<_>>(),
         });
         let answer = run_client(client, "verify", &request).await?;
@@ -422,6 +505,13 @@ async fn our_signatures_verify_in(client: Client) -> anyhow::Result<()> {
             if client == Client::Beem {
                 // beem's own JSON of what it rebuilt is ours.
                 assert_eq!(result["json"], case.signed, "{label}: beem's JSON");
+            }
+            if case.wsp_keys.is_some() {
+                // The client's own witness_set_properties builder makes our operation JSON.
+                assert_eq!(
+                    result["builder_op"], case.signed["operations"][0],
+                    "{label}: the client's own witness_set_properties"
+                );
             }
         }
     }
@@ -642,4 +732,261 @@ async fn dhive_witness_update_on_hive() -> anyhow::Result<()> {
 #[tokio::test]
 async fn dhive_witness_update_on_steem() -> anyhow::Result<()> {
     witness_update_round_trip(Client::Dhive, ProfileName::Steem).await
+}
+
+// ------------------------------------------------------------------------------------------
+// Their witness_set_properties, accepted by vwf-simchain (STEEM, HIVE)
+// ------------------------------------------------------------------------------------------
+
+/// The `witness_set_properties` broadcast request: test key `signer` signs a change of `OWNER`'s
+/// signing key from `current` (the `key` prop) to `new`; with `changed_to`, the client replaces
+/// the `new_signing_key` prop by that packed key after signing.
+fn set_properties_request(
+    sim: &SimChain,
+    profile: &ChainProfile,
+    signer: usize,
+    current: &PublicKey,
+    new: &PublicKey,
+    changed_to: Option<String>,
+) -> anyhow::Result<Value> {
+    let prefix = &profile.address_prefix;
+    Ok(json!({
+        "operation": "witness_set_properties",
+        "profile": profile.name.as_str(),
+        "node": sim.node(0),
+        "chain_id": profile.chain_id.to_string(),
+        "prefix": prefix,
+        "wif": TEST_WIFS.get(signer).context("test key index")?,
+        "owner": OWNER,
+        "current_key": current.to_string_with_prefix(prefix),
+        "new_signing_key": new.to_string_with_prefix(prefix),
+        "tamper_new_signing_key_hex": changed_to,
+    }))
+}
+
+/// Broadcasts `request` with `client`, which must be refused with one of `texts` (lowercase)
+/// after reaching the node. Returns the client's answer.
+async fn refused_broadcast(
+    client: Client,
+    control: &Control,
+    request: &Value,
+    texts: &[&str],
+    label: &str,
+) -> anyhow::Result<Value> {
+    let before = signed_requests(control).await?;
+    let answer = run_client(client, "broadcast", request).await?;
+    assert_eq!(
+        answer["ok"],
+        json!(false),
+        "{label}: the node accepted it: {answer}"
+    );
+    let refusal = refusal_text(&answer).to_lowercase();
+    assert!(
+        texts.iter().any(|t| refusal.contains(t)),
+        "{label}: refused for another reason (wanted one of {texts:?}): {answer}"
+    );
+    assert!(
+        signed_requests(control).await? > before,
+        "{label}: the transaction never reached the node"
+    );
+    Ok(answer)
+}
+
+/// Broadcasts `request` with `client`, which must be accepted and applied: `GET /history` shows
+/// an update with the client's transaction id setting `new`, and `GET /status` the key.
+async fn applied_broadcast(
+    client: Client,
+    control: &Control,
+    profile: &ChainProfile,
+    request: &Value,
+    signer: &PublicKey,
+    new: &PublicKey,
+    label: &str,
+) -> anyhow::Result<()> {
+    let new_key = new.to_string_with_prefix(&profile.address_prefix);
+    let answer = run_client(client, "broadcast", request).await?;
+    assert_eq!(answer["ok"], json!(true), "{label}: refused: {answer}");
+    let tx_id = answer["tx_id"]
+        .as_str()
+        .with_context(|| format!("{label}: no tx_id in {answer}"))?
+        .to_owned();
+    if !answer["tx"].is_null() {
+        // Our code reads their transaction: same id, our operation, signed by the signing key.
+        let theirs = SignedTransaction::from_legacy_json(&answer["tx"].to_string(), profile)?;
+        assert_eq!(theirs.transaction.id(profile)?, tx_id, "{label}");
+        assert_eq!(theirs.signer_keys(profile)?, vec![*signer], "{label}");
+        let op = theirs
+            .transaction
+            .operations
+            .first()
+            .and_then(|op| op.as_witness_set_properties())
+            .with_context(|| format!("{label}: not a witness_set_properties: {answer}"))?;
+        assert_eq!(
+            (op.current_key, op.new_signing_key),
+            (*signer, *new),
+            "{label}"
+        );
+    }
+    let update = wait_until("the update in /history", CHAIN_TIMEOUT, POLL, || async {
+        let history = control.history().await?;
+        Ok(history["updates"]
+            .as_array()
+            .and_then(|updates| updates.iter().find(|u| u["tx_id"] == json!(tx_id)))
+            .cloned())
+    })
+    .await?;
+    assert_eq!(update["owner"], json!(OWNER), "{label}: {update}");
+    assert_eq!(update["signing_key"], json!(new_key), "{label}: {update}");
+    let after = control.witness(OWNER).await?;
+    assert_eq!(after["signing_key"], json!(new_key), "{label}: {after}");
+    Ok(())
+}
+
+/// `client` broadcasts `witness_set_properties` for `OWNER` (signing key: test key 1; active
+/// key: test key 0) on `name` (STEEM or HIVE). Refused, with nothing applied three blocks later:
+/// key 1 -> key 3 signed by key 1 whose new key is then changed to key 4 (missing other
+/// authority); key 1 -> key 3 signed by the active key 0 (missing other authority); `key` = key
+/// 3, signed by key 3 (the chain's `'key' does not match witness signing key.`). Applied: key
+/// 1 -> key 2 signed by key 1, then the kill switch key 2 -> the null key signed by key 2.
+async fn witness_set_properties_round_trip(
+    client: Client,
+    name: ProfileName,
+) -> anyhow::Result<()> {
+    if !installed(client).await? {
+        return Ok(());
+    }
+    let profile = ChainProfile::builtin(name);
+    ensure!(
+        profile.witness_set_properties_tag.is_some(),
+        "{name} has no witness_set_properties"
+    );
+    let sim = SimChain::spawn(
+        SIM,
+        &["--profile", name.as_str(), "--block-interval-ms", "500"],
+    )
+    .await?;
+    assert_eq!(sim.ports.chain_id, profile.chain_id.to_string());
+    let control = sim.control();
+    let prefix = &profile.address_prefix;
+    let key = |i: usize| test_public_key(i);
+    let start = control.witness(OWNER).await?;
+    assert_eq!(
+        start["signing_key"],
+        json!(key(1)?.to_string_with_prefix(prefix)),
+        "{start}"
+    );
+    let label = format!("{} witness_set_properties on {name}", client.name());
+    let other_authority = ["missing required other authority", "missing authority"];
+
+    // 1. Signed by the current signing key, then the new key changed after signing.
+    let request = set_properties_request(
+        &sim,
+        &profile,
+        1,
+        &key(1)?,
+        &key(3)?,
+        Some(hex::encode(key(4)?.as_bytes())),
+    )?;
+    let what = format!("{label}: changed after signing");
+    let answer = refused_broadcast(client, &control, &request, &other_authority, &what).await?;
+    let sent = SignedTransaction::from_legacy_json(&answer["tx"].to_string(), &profile)
+        .with_context(|| format!("{what}: {answer}"))?;
+    let op = sent
+        .transaction
+        .operations
+        .first()
+        .and_then(|op| op.as_witness_set_properties())
+        .with_context(|| format!("{what}: {answer}"))?;
+    assert_eq!(op.new_signing_key, key(4)?, "{what}: sent {answer}");
+    // Our code agrees with the node: that signature does not recover the signing key.
+    let recovered = sent.signer_keys(&profile)?;
+    assert!(!recovered.contains(&key(1)?), "{what}: {recovered:?}");
+
+    // 2. Signed by the active key, which is not the operation's authority.
+    let request = set_properties_request(&sim, &profile, 0, &key(1)?, &key(3)?, None)?;
+    let what = format!("{label}: signed by the active key");
+    let answer = refused_broadcast(client, &control, &request, &other_authority, &what).await?;
+    if !answer["tx"].is_null() {
+        let sent = SignedTransaction::from_legacy_json(&answer["tx"].to_string(), &profile)?;
+        assert_eq!(sent.signer_keys(&profile)?, vec![key(0)?], "{what}");
+    }
+
+    // 3. Authorized by its own `key`, which is not the witness's key on chain.
+    let request = set_properties_request(&sim, &profile, 3, &key(3)?, &key(4)?, None)?;
+    let what = format!("{label}: a key that is not on chain");
+    refused_broadcast(
+        client,
+        &control,
+        &request,
+        &["'key' does not match witness signing key."],
+        &what,
+    )
+    .await?;
+
+    let head = control.head_num().await?;
+    wait_for("three more blocks", CHAIN_TIMEOUT, POLL, || async {
+        Ok(control.head_num().await? >= head + 3)
+    })
+    .await?;
+    let history = control.history().await?;
+    assert_eq!(history["updates"], json!([]), "{label}: {history}");
+    let unchanged = control.witness(OWNER).await?;
+    assert_eq!(unchanged["signing_key"], start["signing_key"], "{label}");
+
+    // 4. The genuine switch, then the kill switch: applied.
+    let request = set_properties_request(&sim, &profile, 1, &key(1)?, &key(2)?, None)?;
+    let what = format!("{label}: key 1 -> key 2");
+    applied_broadcast(
+        client,
+        &control,
+        &profile,
+        &request,
+        &key(1)?,
+        &key(2)?,
+        &what,
+    )
+    .await?;
+    let request = set_properties_request(&sim, &profile, 2, &key(2)?, &PublicKey::NULL, None)?;
+    let what = format!("{label}: key 2 -> null key");
+    applied_broadcast(
+        client,
+        &control,
+        &profile,
+        &request,
+        &key(2)?,
+        &PublicKey::NULL,
+        &what,
+    )
+    .await?;
+    let after = control.witness(OWNER).await?;
+    assert_eq!(after["url"], start["url"], "{label}: the url is untouched");
+    let history = control.history().await?;
+    assert_eq!(
+        history["updates"].as_array().map(Vec::len),
+        Some(2),
+        "{label}: only the two genuine changes applied: {history}"
+    );
+    let status = sim.stop().await?;
+    assert!(status.success(), "{label}: simulator exit {status}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn beem_witness_set_properties_on_hive() -> anyhow::Result<()> {
+    witness_set_properties_round_trip(Client::Beem, ProfileName::Hive).await
+}
+
+#[tokio::test]
+async fn beem_witness_set_properties_on_steem() -> anyhow::Result<()> {
+    witness_set_properties_round_trip(Client::Beem, ProfileName::Steem).await
+}
+
+#[tokio::test]
+async fn dhive_witness_set_properties_on_hive() -> anyhow::Result<()> {
+    witness_set_properties_round_trip(Client::Dhive, ProfileName::Hive).await
+}
+
+#[tokio::test]
+async fn dhive_witness_set_properties_on_steem() -> anyhow::Result<()> {
+    witness_set_properties_round_trip(Client::Dhive, ProfileName::Steem).await
 }
