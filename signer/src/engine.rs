@@ -602,8 +602,10 @@ impl Engine {
                 (
                     set.into(),
                     format!(
-                        "witness_set_properties (props key, new_signing_key) signed with the current signing key {}",
-                        intent.describe(&on_chain)
+                        "witness_set_properties (props key, new_signing_key) signed with the current signing key {signer_text}{}",
+                        account
+                            .name_of(&on_chain)
+                            .map_or(String::new(), |name| format!(" ({name})"))
                     ),
                     None,
                     None,

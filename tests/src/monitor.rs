@@ -43,6 +43,8 @@ pub struct MonitorExtras {
     pub max_head_lag_seconds: Option<u64>,
     /// `[chain] node_timeout_ms` (per-node poll timeout).
     pub node_timeout_ms: Option<u64>,
+    /// `profile`. Default "VIT".
+    pub profile: Option<&'static str>,
 }
 
 impl MonitorSetup {
@@ -103,7 +105,7 @@ impl MonitorSetup {
         }
         let config = format!(
             r#"account = "{ACCOUNT}"
-profile = "VIT"
+profile = "{profile}"
 dry_run = {dry_run}
 state_dir = {state:?}
 metrics_listen = "127.0.0.1:0"
@@ -127,6 +129,7 @@ retry_initial_seconds = 1
 retry_max_seconds = 2
 {servers}"#,
             dry_run = options.dry_run,
+            profile = extras.profile.unwrap_or("VIT"),
             state = path_text(&state_dir)?,
             interval = options.block_interval_ms,
             quorum = options.quorum,

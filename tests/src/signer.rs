@@ -92,6 +92,9 @@ pub struct SignerOptions {
     pub expiration_seconds: u32,
     /// `[chain] profile` (and `key import --profile`). Default "VIT".
     pub profile: &'static str,
+    /// Signing-key mode: the servers' signing keys sealed into the age file instead of `wif`
+    /// (one `--wif-file` each). Default: none (`wif` alone is sealed).
+    pub signing_wifs: Vec<String>,
 }
 
 impl Default for SignerOptions {
@@ -104,6 +107,7 @@ impl Default for SignerOptions {
             rate_window_seconds: 60,
             expiration_seconds: 30,
             profile: "VIT",
+            signing_wifs: Vec::new(),
         }
     }
 }
@@ -119,6 +123,7 @@ impl std::fmt::Debug for SignerOptions {
             .field("rate_window_seconds", &self.rate_window_seconds)
             .field("expiration_seconds", &self.expiration_seconds)
             .field("profile", &self.profile)
+            .field("signing_wifs", &"[REDACTED]")
             .finish()
     }
 }
@@ -183,39 +188,48 @@ impl SignerSetup {
             certs_args.extend(["--client", client.as_str()]);
         }
         let (_, mut setup_output) = run(&signer, &certs_args)?;
-        write_private(&path("active.wif"), &options.wif)?;
+        let wifs: Vec<&str> = if options.signing_wifs.is_empty() {
+            vec![options.wif.as_str()]
+        } else {
+            options.signing_wifs.iter().map(String::as_str).collect()
+        };
+        let mut wif_files = Vec::new();
+        for (i, wif) in wifs.iter().enumerate() {
+            let file = path(&format!("key-{i}.wif"));
+            write_private(&file, wif)?;
+            wif_files.push(text(file)?);
+        }
         write_private(&path("passphrase"), "correct horse battery staple\n")?;
-        let (age, wif, pass) = (
-            text(path("active.age"))?,
-            text(path("active.wif"))?,
-            text(path("passphrase"))?,
-        );
-        let (printed, import_output) = run(
-            &signer,
-            &[
-                "key",
-                "import",
-                "--profile",
-                options.profile,
-                "--out",
-                &age,
-                "--passphrase-file",
-                &pass,
-                "--wif-file",
-                &wif,
-                "--scrypt-work-factor",
-                "2",
-            ],
-        )?;
+        let (age, pass) = (text(path("active.age"))?, text(path("passphrase"))?);
+        let mut import = vec![
+            "key",
+            "import",
+            "--profile",
+            options.profile,
+            "--out",
+            &age,
+            "--passphrase-file",
+            &pass,
+            "--scrypt-work-factor",
+            "2",
+        ];
+        for file in &wif_files {
+            import.extend(["--wif-file", file.as_str()]);
+        }
+        let (printed, import_output) = run(&signer, &import)?;
         setup_output.push_str(&import_output);
         let prefix = vwf_shared::ChainProfile::builtin(options.profile.parse()?).address_prefix;
-        let expected = PrivateKey::from_wif(&options.wif)?
-            .public_key()
-            .to_string_with_prefix(&prefix);
-        if !printed.contains(&expected) {
-            bail!("key import printed {printed:?}, expected {expected}");
+        for wif in &wifs {
+            let expected = PrivateKey::from_wif(wif)?
+                .public_key()
+                .to_string_with_prefix(&prefix);
+            if !printed.contains(&expected) {
+                bail!("key import printed {printed:?}, expected {expected}");
+            }
         }
-        std::fs::remove_file(path("active.wif"))?;
+        for file in &wif_files {
+            std::fs::remove_file(file)?;
+        }
         let state = path("state");
         std::fs::create_dir(&state)?;
         std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700))?;

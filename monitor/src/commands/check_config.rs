@@ -75,6 +75,9 @@ async fn check_signer(s: &Settings) -> Result<(), Error> {
         status.version,
         status.profile
     );
+    if let Some(line) = crate::persist::signer_mode::describe(&status, &s.policy.account) {
+        println!("signer mode for {}: {line}", s.policy.account);
+    }
     let gaps = policy_gaps(s, &status);
     if gaps.is_empty() {
         println!("signer policy: allows every switch this monitor may ask for");

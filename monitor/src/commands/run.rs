@@ -12,7 +12,7 @@ use crate::config::{self, Settings, Window};
 use crate::daemon::Daemon;
 use crate::error::Error;
 use crate::metrics::{self, Metrics};
-use crate::persist::state_file;
+use crate::persist::{signer_mode, state_file};
 use crate::shutdown;
 use crate::signer_client::cert_expiry::CertRole;
 use crate::signer_client::{GrpcSigner, SignerProblem};
@@ -70,7 +70,10 @@ pub async fn run(path: &Path) -> Result<(), Error> {
         watch::report_certs(&certs, now, warn_before, &alerts, true);
         let daily = watch::watch_certs(certs, warn_before, alerts.clone(), listener.clone());
         tokio::spawn(daily.in_current_span());
-        let failed = check_signer(&settings, &signer, &alerts).await;
+        let (failed, signer_mode) = match check_signer(&settings, &signer, &alerts).await {
+            Ok(mode) => (None, mode),
+            Err(problem) => (Some(problem), None),
+        };
         metrics.signer_link(failed.is_none());
         let link = LinkWatch {
             endpoint: settings.signer.endpoint.clone(),
@@ -93,8 +96,15 @@ pub async fn run(path: &Path) -> Result<(), Error> {
             settings.policy.account,
             settings.policy.servers.len()
         );
+        let mut startup = summary(&settings);
+        startup.push_str(&format!(
+            "signer: {}\n",
+            signer_mode
+                .as_deref()
+                .unwrap_or("not reachable at start (its mode is unknown)")
+        ));
         alerts
-            .deliver(&alerts.alert(AlertKind::Startup, Severity::Info, text, summary(&settings)))
+            .deliver(&alerts.alert(AlertKind::Startup, Severity::Info, text, startup))
             .await;
         tokio::spawn(async move {
             match shutdown::signals().await {
@@ -118,12 +128,13 @@ pub const SIGNER_CHECK_LIMIT: Duration = Duration::from_secs(10);
 /// broken link shows now rather than during an incident: when it fails, an error log line and a
 /// critical alert name the real cause. Then warns about switches the signer's policy would
 /// refuse. Never fatal: the signer may start later. Returns the problem when the link failed,
-/// so the warm-link watch continues that outage instead of alerting it again.
+/// so the warm-link watch continues that outage instead of alerting it again; else how the
+/// signer signs for the account (also saved for `status`).
 async fn check_signer(
     settings: &Settings,
     signer: &GrpcSigner,
     alerts: &Dispatcher,
-) -> Option<SignerProblem> {
+) -> Result<Option<String>, SignerProblem> {
     let endpoint = settings.signer.endpoint.as_str();
     let status = match signer.check(SIGNER_CHECK_LIMIT).await {
         Ok(status) => status,
@@ -146,7 +157,7 @@ async fn check_signer(
                 ),
             );
             alerts.deliver(&alert).await;
-            return Some(problem);
+            return Err(problem);
         }
     };
     tracing::info!(
@@ -156,6 +167,21 @@ async fn check_signer(
         version = status.version.as_str(),
         "mTLS handshake and Status with the signer OK"
     );
+    let mode = signer_mode::describe(&status, &settings.policy.account);
+    if let Some(line) = &mode {
+        tracing::info!(
+            event = "signer-mode",
+            "the signer signs for {}: {line}",
+            settings.policy.account
+        );
+        let saved = signer_mode::SignerMode {
+            checked_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            line: line.clone(),
+        };
+        if let Err(e) = signer_mode::save(&settings.state_dir, &saved) {
+            tracing::warn!(event = "signer-mode", cause = %e, "cannot save the signer's mode for `status`");
+        }
+    }
     let gaps = policy_gaps(settings, &status);
     for gap in &gaps {
         tracing::warn!(event = "signer-policy", "{gap}");
@@ -174,7 +200,7 @@ async fn check_signer(
         );
         alerts.deliver(&alert).await;
     }
-    None
+    Ok(mode)
 }
 
 /// What this monitor may ask for that the signer's policy does not allow.
@@ -208,6 +234,24 @@ pub fn policy_gaps(settings: &Settings, status: &vwf_proto::v1::StatusResponse) 
             )
         })
         .collect();
+    // In signing-key mode each step is signed by the key it switches away from: the signer must
+    // hold every server's signing key.
+    if allowed.mode == "signing-key" {
+        for server in &settings.policy.servers {
+            let key = server.key.to_string_with_prefix(prefix);
+            let held = allowed
+                .signing_keys
+                .iter()
+                .any(|k| k.split(' ').next() == Some(key.as_str()));
+            if !held {
+                gaps.push(format!(
+                    "the signer is in signing-key mode but holds no signing key for {} ({key}): it \
+                     could not switch away from that server",
+                    server.name
+                ));
+            }
+        }
+    }
     let null = vwf_shared::PublicKey::NULL.to_string_with_prefix(prefix);
     if !allowed.allowed_targets.contains(&null) {
         gaps.push("the signer does not allow the kill switch (the null key)".into());

@@ -50,6 +50,19 @@ async fn report(path: &Path, out: &mut String) -> Result<(), Error> {
         p.dry_run
     );
     let now_s = time::OffsetDateTime::now_utc().unix_timestamp();
+    match crate::persist::signer_mode::load(&s.state_dir) {
+        Ok(Some(mode)) => say!(
+            out,
+            "signer: {} (as its Status said {} s ago, at the monitor's last start)",
+            mode.line,
+            now_s.saturating_sub(mode.checked_at)
+        ),
+        Ok(None) => say!(
+            out,
+            "signer: mode not known yet (`vwf-monitor run` records it at start; `check-config --online` asks now)"
+        ),
+        Err(e) => say!(out, "signer: mode unreadable ({e})"),
+    }
     for cert in crate::watch::read_certs(&s.signer) {
         match cert {
             Ok(cert) => say!(

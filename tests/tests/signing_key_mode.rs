@@ -1,0 +1,320 @@
+//! Signing-key mode end to end (issue #16): on STEEM and HIVE the signer holds only the servers'
+//! block signing keys, never the account's active key, and the real monitor's failover and kill
+//! switch go through as `witness_set_properties` signed by the key being replaced. Re-enabling
+//! is refused with the pointer to `vwf-signer witness enable --active-key`, which then works with
+//! the active key from a file kept apart. On VIT the mode is refused at `check-config`.
+//!
+//! Real binaries on 127.0.0.1: `vwf-simchain` (3 nodes), `vwf-signer serve`, `vwf-monitor run`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Output;
+use std::time::Duration;
+
+use anyhow::Context;
+use vwf_shared::{ChainProfile, PublicKey};
+use vwf_tests::harness::SimChain;
+use vwf_tests::monitor::{MonitorExtras, MonitorOptions, MonitorSetup};
+use vwf_tests::process::workspace_binary;
+use vwf_tests::signer::{ACCOUNT, MONITOR, SignerOptions, SignerSetup};
+use vwf_tests::tx::{TEST_WIFS, test_public_key};
+use vwf_tests::wait::wait_for;
+
+const SIM: &str = env!("CARGO_BIN_EXE_vwf-simchain");
+const BLOCK_MS: u64 = 150;
+/// Two full 21-slot rounds plus slack: time for the witness to miss twice and be switched.
+const ACT_LIMIT: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(50);
+
+/// The signer's policy in signing-key mode: the backup (test key 2) is a target, the primary
+/// (test key 1) a server the signer may switch away from, the kill switch allowed.
+fn policy(prefix: &str) -> anyhow::Result<String> {
+    let key =
+        |i| -> anyhow::Result<String> { Ok(test_public_key(i)?.to_string_with_prefix(prefix)) };
+    Ok(format!(
+        r#"
+[[account]]
+name = "{ACCOUNT}"
+mode = "signing-key"
+allow_null_key = true
+flap_limit = {{ changes = 5, window_seconds = 3600 }}
+
+[[account.target]]
+name = "backup"
+key = "{backup}"
+
+[[account.server]]
+name = "primary"
+key = "{primary}"
+
+[[account.client]]
+identity = "{MONITOR}"
+may = ["switch", "disable", "dry-run", "status"]
+"#,
+        backup = key(2)?,
+        primary = key(1)?,
+    ))
+}
+
+async fn wait_keys(sim: &SimChain, what: &str, expected: &[&str]) -> anyhow::Result<()> {
+    wait_for(what, ACT_LIMIT, POLL, || async move {
+        Ok(sim.control().applied_keys().await? == expected)
+    })
+    .await
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `vwf-signer <args>` with stdin closed.
+fn signer_command(args: &[&str]) -> anyhow::Result<Output> {
+    Ok(std::process::Command::new(workspace_binary("vwf-signer")?)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()?)
+}
+
+async fn failover_and_kill_switch_without_the_active_key(
+    profile: &'static str,
+) -> anyhow::Result<()> {
+    let prefix = ChainProfile::builtin(profile.parse()?).address_prefix;
+    let key =
+        |i| -> anyhow::Result<String> { Ok(test_public_key(i)?.to_string_with_prefix(&prefix)) };
+    let (primary, backup) = (key(1)?, key(2)?);
+    let null = PublicKey::NULL.to_string_with_prefix(&prefix);
+    let interval = BLOCK_MS.to_string();
+    let sim = SimChain::spawn(
+        SIM,
+        &[
+            "--nodes",
+            "3",
+            "--block-interval-ms",
+            &interval,
+            "--profile",
+            profile,
+        ],
+    )
+    .await?;
+    let nodes: Vec<&str> = (0..3).map(|i| sim.node(i)).collect();
+    let options = SignerOptions {
+        profile,
+        signing_wifs: vec![TEST_WIFS[1].into(), TEST_WIFS[2].into()],
+        ..SignerOptions::default()
+    };
+    let setup = SignerSetup::create_with(&nodes, &policy(&prefix)?, &options)?;
+    let config = setup.config.to_str().context("config path")?.to_owned();
+
+    // The age file holds the two signing keys and not the active key (test key 0).
+    let settings = vwf_signer::config::SignerConfig::load(&setup.config)?;
+    let (keys, _) = settings.unlock_keys()?;
+    let held: Vec<String> = keys
+        .ring()
+        .public_keys()
+        .map(|k| k.to_string_with_prefix(&prefix))
+        .collect();
+    assert_eq!(held, vec![primary.clone(), backup.clone()]);
+    assert!(keys.active().is_none());
+    let active = key(0)?;
+    assert!(!held.contains(&active));
+    let checked = signer_command(&["check-config", "--config", &config])?;
+    assert!(checked.status.success(), "{}", text(&checked));
+    assert!(
+        text(&checked).contains("mode signing-key"),
+        "{}",
+        text(&checked)
+    );
+
+    let signer = setup.start().await?;
+    let address = signer.field("listening")?;
+    let monitor_options = MonitorOptions {
+        servers: vec![
+            ("primary".into(), primary.clone()),
+            ("backup".into(), backup.clone()),
+        ],
+        missed_blocks: 2,
+        block_interval_ms: BLOCK_MS,
+        quorum: 2,
+        dry_run: false,
+    };
+    let extras = MonitorExtras {
+        profile: Some(profile),
+        ..MonitorExtras::default()
+    };
+    let monitor_setup = MonitorSetup::create_with(
+        &setup,
+        "monitor",
+        &address,
+        &nodes,
+        &monitor_options,
+        &extras,
+    )?;
+    let monitor = monitor_setup.start(&[]).await?;
+    let control = sim.control();
+    control.set_server("primary", false).await?;
+    wait_keys(&sim, "failover to the backup", &[&backup]).await?;
+    control.set_server("backup", false).await?;
+    wait_keys(&sim, "kill switch", &[&backup, &null]).await?;
+
+    // Both changes were witness_set_properties, each signed by the key it replaced.
+    // The signer writes `applied` once a quorum shows the block, after the chain applied it.
+    wait_for(
+        "two applied lines in the audit log",
+        ACT_LIMIT,
+        POLL,
+        || async { Ok(setup.audited("applied")?.len() >= 2) },
+    )
+    .await?;
+    let applied = setup.audited("applied")?;
+    assert_eq!(applied.len(), 2, "{applied:?}");
+    for (line, signer_key) in applied.iter().zip([&primary, &backup]) {
+        let operation = line["operation"].as_str().unwrap_or_default();
+        assert!(
+            operation.starts_with("witness_set_properties")
+                && operation.contains(&format!("{signer_key} (")),
+            "{line}"
+        );
+        assert!(
+            line.get("url").is_none() && line.get("props").is_none(),
+            "{line}"
+        );
+    }
+
+    // The monitor's status says which mode the signer uses.
+    let monitor_config = monitor_setup
+        .config
+        .to_str()
+        .context("monitor config")?
+        .to_owned();
+    let status = std::process::Command::new(workspace_binary("vwf-monitor")?)
+        .args(["status", "--config", &monitor_config])
+        .output()?;
+    let screen = text(&status);
+    assert!(
+        screen.contains("signer: signing-key mode")
+            && screen.contains(&format!("{primary} (primary)")),
+        "{screen}"
+    );
+    drop(monitor);
+
+    // Re-enabling without the active key: refused with the pointer, exit 2, one line.
+    let refused = signer_command(&[
+        "witness",
+        "enable",
+        "--config",
+        &config,
+        "--signing-key",
+        &primary,
+        "--yes",
+    ])?;
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    let line = String::from_utf8_lossy(&refused.stderr).trim().to_owned();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains("needs-active-key")
+            && line.contains("witness enable")
+            && line.contains("--active-key"),
+        "{line}"
+    );
+    assert_eq!(
+        control.applied_keys().await?,
+        vec![backup.clone(), null.clone()]
+    );
+
+    // With the active key from a file of its own (kept off the signer host in production):
+    // a witness_update signed with it.
+    let apart = tempfile::tempdir()?;
+    let wif_file = apart.path().join("active.wif");
+    let pass_file = apart.path().join("passphrase");
+    let age_file = apart.path().join("active.age");
+    for (file, content) in [
+        (&wif_file, TEST_WIFS[0]),
+        (&pass_file, "another passphrase\n"),
+    ] {
+        std::fs::write(file, content)?;
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    }
+    let path = |p: &std::path::Path| p.to_str().map(str::to_owned).context("path");
+    let imported = signer_command(&[
+        "key",
+        "import",
+        "--profile",
+        profile,
+        "--out",
+        &path(&age_file)?,
+        "--passphrase-file",
+        &path(&pass_file)?,
+        "--wif-file",
+        &path(&wif_file)?,
+        "--scrypt-work-factor",
+        "2",
+    ])?;
+    assert!(imported.status.success(), "{}", text(&imported));
+    std::fs::remove_file(&wif_file)?;
+    let enabled = signer_command(&[
+        "witness",
+        "enable",
+        "--config",
+        &config,
+        "--signing-key",
+        &primary,
+        "--yes",
+        "--active-key",
+        &path(&age_file)?,
+        "--active-passphrase-file",
+        &path(&pass_file)?,
+    ])?;
+    assert!(enabled.status.success(), "{}", text(&enabled));
+    assert!(
+        text(&enabled).contains("witness_update"),
+        "{}",
+        text(&enabled)
+    );
+    assert_eq!(
+        control.applied_keys().await?,
+        vec![backup.clone(), null.clone(), primary.clone()]
+    );
+    let last = setup.audited("applied")?;
+    let operation = last
+        .last()
+        .map(|l| l["operation"].to_string())
+        .unwrap_or_default();
+    assert!(
+        operation.contains("witness_update signed with the active key")
+            && operation.contains(&active),
+        "{operation}"
+    );
+    drop(signer);
+    sim.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn steem_failover_and_kill_switch_in_signing_key_mode() -> anyhow::Result<()> {
+    failover_and_kill_switch_without_the_active_key("STEEM").await
+}
+
+#[tokio::test]
+async fn hive_failover_and_kill_switch_in_signing_key_mode() -> anyhow::Result<()> {
+    failover_and_kill_switch_without_the_active_key("HIVE").await
+}
+
+#[tokio::test]
+async fn vit_refuses_signing_key_mode_at_check_config() -> anyhow::Result<()> {
+    let setup = SignerSetup::create(&["http://127.0.0.1:9"], &policy("VIT")?)?;
+    let config = setup.config.to_str().context("config path")?;
+    let output = signer_command(&["check-config", "--config", config])?;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let line = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains("signing-key")
+            && line.contains("VIT does not have")
+            && line.contains("active-key"),
+        "{line}"
+    );
+    Ok(())
+}
