@@ -128,6 +128,39 @@ async fn failover_and_kill_switch_without_the_active_key(
         text(&checked)
     );
 
+    // A dry run shows the witness_set_properties it would sign, and a quorum of nodes
+    // serializes the unsigned transaction to our bytes.
+    let dry = signer_command(&[
+        "dry-run",
+        "--config",
+        &config,
+        "--client",
+        MONITOR,
+        "--account",
+        ACCOUNT,
+        "--target",
+        &backup,
+        "--expected",
+        &primary,
+        "--preflight",
+    ])?;
+    assert!(dry.status.success(), "{}", text(&dry));
+    let report: serde_json::Value = serde_json::from_slice(&dry.stdout)?;
+    assert_eq!(report["allowed"], true, "{report}");
+    assert_eq!(report["preflight"]["matches"], true, "{report}");
+    assert!(
+        report["reasons"].to_string().contains(&format!(
+            "would send a witness_set_properties (props key, new_signing_key) signed with the current signing key {primary} (primary)"
+        )),
+        "{report}"
+    );
+    assert!(
+        report["transaction_json"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("new_signing_key")
+    );
+
     let signer = setup.start().await?;
     let address = signer.field("listening")?;
     let monitor_options = MonitorOptions {
