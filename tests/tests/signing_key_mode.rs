@@ -410,3 +410,79 @@ async fn serve_refuses_key_files_that_do_not_fit_signing_key_mode() -> anyhow::R
     sim.stop().await?;
     Ok(())
 }
+
+/// The monitor checks the signer's mode against its failover plan: a server whose signing key
+/// the signer does not hold is a policy gap (that step could not be signed), and the mode is
+/// printed.
+#[tokio::test]
+async fn the_monitor_reports_a_server_key_the_signer_does_not_hold() -> anyhow::Result<()> {
+    let sim = SimChain::spawn(
+        SIM,
+        &[
+            "--nodes",
+            "3",
+            "--block-interval-ms",
+            "300",
+            "--profile",
+            "STEEM",
+        ],
+    )
+    .await?;
+    let nodes: Vec<&str> = (0..3).map(|i| sim.node(i)).collect();
+    let key =
+        |i| -> anyhow::Result<String> { Ok(test_public_key(i)?.to_string_with_prefix("STM")) };
+    // Only the primary's key: the failover to the backup can be signed, the kill switch after it
+    // could not.
+    let options = SignerOptions {
+        profile: "STEEM",
+        signing_wifs: vec![TEST_WIFS[1].to_owned()],
+        ..SignerOptions::default()
+    };
+    let setup = SignerSetup::create_with(&nodes, &policy("STM")?, &options)?;
+    let signer = setup.start().await?;
+    let address = signer.field("listening")?;
+    let monitor_options = MonitorOptions {
+        servers: vec![("primary".into(), key(1)?), ("backup".into(), key(2)?)],
+        missed_blocks: 2,
+        block_interval_ms: 300,
+        quorum: 2,
+        dry_run: false,
+    };
+    let extras = MonitorExtras {
+        profile: Some("STEEM"),
+        ..MonitorExtras::default()
+    };
+    let monitor = MonitorSetup::create_with(
+        &setup,
+        "monitor",
+        &address,
+        &nodes,
+        &monitor_options,
+        &extras,
+    )?;
+    let config = monitor
+        .config
+        .to_str()
+        .context("monitor config")?
+        .to_owned();
+    let output = std::process::Command::new(workspace_binary("vwf-monitor")?)
+        .args(["check-config", "--online", "--config", &config])
+        .output()?;
+    let screen = text(&output);
+    assert!(!output.status.success(), "{screen}");
+    assert!(
+        screen.contains("signing-key mode") && screen.contains(&format!("{} (primary)", key(1)?)),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("holds no signing key for backup ({})", key(2)?)),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("holds no signing key for primary"),
+        "{screen}"
+    );
+    drop(signer);
+    sim.stop().await?;
+    Ok(())
+}
