@@ -171,6 +171,8 @@ pub struct Engine {
     store: RequestStore,
     audit: AuditLog,
     act_lock: Mutex<()>,
+    /// Accounts whose held keys a quorum of nodes confirmed ([`Engine::check_account_keys`]).
+    keys_checked: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// Seconds since the Unix epoch, by the local clock.
@@ -259,6 +261,7 @@ impl Engine {
             store,
             audit,
             act_lock: Mutex::new(()),
+            keys_checked: std::sync::Mutex::new(std::collections::BTreeSet::new()),
         }
     }
 
@@ -304,106 +307,135 @@ impl Engine {
         &self.audit
     }
 
-    /// Checks the held keys on chain for every policy account, as a quorum of nodes agrees.
-    /// Active-key mode: the key can sign a `witness_update` (an active key, or an owner key
-    /// where the profile lets the owner authority sign for the active one: not on Hive since
-    /// HF28). Signing-key mode: no held key is an active or owner key of the account (that is
-    /// the point of the mode), and the witness's current signing key is one the signer holds.
-    /// `KeyNotAuthorized` only when a quorum says so; no agreement is `NoQuorum`, which the
-    /// caller may tolerate at start. `Ok` carries warnings (a disabled signing-key account).
+    /// Checks the held keys on chain for every policy account ([`Engine::check_account_keys`]),
+    /// all of them even when one fails; the first error, else the warnings. `serve` stops on
+    /// `KeyNotAuthorized` and tolerates `NoQuorum`: an account whose check did not pass is then
+    /// checked again before anything is signed for it.
     pub async fn check_keys_on_chain(&self) -> Result<Vec<String>, Error> {
-        let names: Vec<&str> = self.policy.accounts().map(|a| a.account.as_str()).collect();
+        let mut warnings = Vec::new();
+        let mut first_error = None;
+        for account in self.policy.accounts() {
+            match self.check_account_keys(account).await {
+                Ok(found) => warnings.extend(found),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(warnings),
+        }
+    }
+
+    /// Checks the held keys against `account` on chain, as a quorum of nodes agrees, and
+    /// remembers a pass. Active-key mode: the key can sign a `witness_update` (an active key,
+    /// or an owner key where the profile lets the owner authority sign for the active one: not
+    /// on Hive since HF28). Signing-key mode: no held key has any weight in the account's active
+    /// or owner authority (that is the point of the mode). `KeyNotAuthorized` only when a
+    /// quorum says so; no agreement is `NoQuorum`. `Ok` carries warnings: a signing-key account
+    /// that is disabled, or whose key on chain this signer does not hold (its requests are then
+    /// refused with `signing-key-not-held`).
+    pub async fn check_account_keys(&self, account: &AccountPolicy) -> Result<Vec<String>, Error> {
+        let name = account.account.as_str();
+        let names = [name];
         let names_ref = &names;
         let answers = self
             .nodes
             .ask(|_, node| async move { node.get_accounts(names_ref).await })
             .await;
         let prefix = &self.profile.address_prefix;
+        let role_of = |key: &PublicKey| -> Result<KeyRole, Error> {
+            let verdicts: Vec<Result<KeyRole, String>> = answers
+                .iter()
+                .map(|answer| match answer {
+                    Ok(accounts) => Ok(KeyRole::of(accounts.iter().find(|a| a.name == name), key)),
+                    Err(e) => Err(e.clone()),
+                })
+                .collect();
+            match crate::quorum::agreed_value(&verdicts, self.nodes.quorum()) {
+                Some(KeyRole::NoAccount) => Err(Error::KeyNotAuthorized(format!(
+                    "account {name} does not exist on chain"
+                ))),
+                Some(role) => Ok(role),
+                None => Err(Error::NoQuorum(format!(
+                    "the nodes do not agree whether {} is a key of {name}: {}",
+                    key.to_string_with_prefix(prefix),
+                    errors_of(&verdicts)
+                ))),
+            }
+        };
         let mut warnings = Vec::new();
-        for account in self.policy.accounts() {
-            let name = account.account.as_str();
-            let role_of = |key: &PublicKey| -> Result<Option<KeyRole>, Error> {
-                let verdicts: Vec<Result<KeyRole, String>> = answers
-                    .iter()
-                    .map(|answer| match answer {
-                        Ok(accounts) => Ok(match accounts.iter().find(|a| a.name == name) {
-                            None => KeyRole::NoAccount,
-                            Some(a) if a.active.is_satisfied_by(key) => KeyRole::Active,
-                            Some(a) if a.owner.is_satisfied_by(key) => KeyRole::Owner,
-                            Some(_) => KeyRole::Neither,
-                        }),
-                        Err(e) => Err(e.clone()),
-                    })
-                    .collect();
-                match crate::quorum::agreed_value(&verdicts, self.nodes.quorum()) {
-                    Some(KeyRole::NoAccount) => Err(Error::KeyNotAuthorized(format!(
-                        "account {name} does not exist on chain"
-                    ))),
-                    Some(role) => Ok(Some(role)),
-                    None => Err(Error::NoQuorum(format!(
-                        "the nodes do not agree whether {} is a key of {name}: {}",
-                        key.to_string_with_prefix(prefix),
-                        errors_of(&verdicts)
-                    ))),
-                }
-            };
-            match account.mode {
-                KeyMode::ActiveKey => {
-                    let key = self.keys.active().copied().ok_or_else(|| {
-                        Error::KeyNotAuthorized(format!("{name}: this signer holds no active key"))
-                    })?;
-                    self.check_active_key(name, &key, role_of(&key)?)?;
-                }
-                KeyMode::SigningKey => {
-                    for server in self.keys.servers_held(account) {
-                        if let Some(role @ (KeyRole::Active | KeyRole::Owner)) =
-                            role_of(&server.key)?
-                        {
-                            return Err(Error::KeyNotAuthorized(format!(
-                                "the age file holds {} ({}), which is an {} key of {name}: signing-key \
-                                 mode keeps the account's authority keys off this host; use a separate \
-                                 block signing key for each server",
-                                server.key.to_string_with_prefix(prefix),
-                                server.name,
-                                if role == KeyRole::Active {
-                                    "ACTIVE"
-                                } else {
-                                    "OWNER"
-                                }
-                            )));
-                        }
+        match account.mode {
+            KeyMode::ActiveKey => {
+                let key = self.keys.active().copied().ok_or_else(|| {
+                    Error::KeyNotAuthorized(format!("{name}: this signer holds no active key"))
+                })?;
+                self.check_active_key(name, &key, role_of(&key)?)?;
+            }
+            KeyMode::SigningKey => {
+                // Every held key, not only this account's servers: an active key held for
+                // another account may be this one's too.
+                for key in self.keys.ring().public_keys() {
+                    let role = role_of(key)?;
+                    if role != KeyRole::Neither {
+                        return Err(Error::KeyNotAuthorized(format!(
+                            "the age file holds {}{}, which {}: signing-key mode keeps the account's \
+                             authority keys off this host; use a separate block signing key for each server",
+                            key.to_string_with_prefix(prefix),
+                            account
+                                .name_of(key)
+                                .map_or(String::new(), |n| format!(" ({n})")),
+                            role.describe(name)
+                        )));
                     }
-                    let view = self.agreed_view(name).await?;
-                    let on_chain = view.witness.signing_key;
-                    if on_chain.is_null() {
-                        warnings.push(format!(
-                            "{name} is disabled (null signing key): in signing-key mode this signer \
-                             cannot re-enable it; run `vwf-signer witness enable --active-key` when \
-                             a server is ready"
-                        ));
-                    } else if let Err(refusal) = self.keys.signer_for(account, &on_chain, prefix) {
-                        return Err(Error::KeyNotAuthorized(refusal.reason));
-                    }
+                }
+                let view = self.agreed_view(name).await?;
+                let on_chain = view.witness.signing_key;
+                if on_chain.is_null() {
+                    warnings.push(format!(
+                        "{name} is disabled (null signing key): in signing-key mode this signer \
+                         cannot re-enable it; run `vwf-signer witness enable --active-key` when \
+                         a server is ready"
+                    ));
+                } else if let Err(refusal) = self.keys.signer_for(account, &on_chain, prefix) {
+                    warnings.push(format!(
+                        "{}; until then its requests are refused ({})",
+                        refusal.reason, refusal.rule
+                    ));
                 }
             }
+        }
+        if let Ok(mut checked) = self.keys_checked.lock() {
+            checked.insert(name.to_owned());
         }
         Ok(warnings)
     }
 
+    /// Runs [`Engine::check_account_keys`] unless it passed already: nothing is signed for an
+    /// account before a quorum of nodes confirmed the held keys fit it.
+    async fn ensure_keys_checked(&self, account: &AccountPolicy) -> Result<(), Error> {
+        let done = self
+            .keys_checked
+            .lock()
+            .is_ok_and(|checked| checked.contains(&account.account));
+        if !done {
+            for warning in self.check_account_keys(account).await? {
+                tracing::warn!(account = %account.account, "{warning}");
+            }
+        }
+        Ok(())
+    }
+
     /// The verdict on the active key of an active-key account.
-    fn check_active_key(
-        &self,
-        name: &str,
-        key: &PublicKey,
-        role: Option<KeyRole>,
-    ) -> Result<(), Error> {
+    fn check_active_key(&self, name: &str, key: &PublicKey, role: KeyRole) -> Result<(), Error> {
         let owner_counts = self.profile.owner_satisfies_active();
         let key = key.to_string_with_prefix(&self.profile.address_prefix);
         let refuse = |why: String| Err(Error::KeyNotAuthorized(why));
         match role {
-            Some(KeyRole::Active) => Ok(()),
-            Some(KeyRole::Owner) if owner_counts => Ok(()),
-            Some(KeyRole::Owner) => refuse(format!(
+            KeyRole::Active => Ok(()),
+            KeyRole::Owner if owner_counts => Ok(()),
+            KeyRole::Owner => refuse(format!(
                 "the key in the age file ({key}) is an OWNER key of {name}; on {} a witness_update \
                  needs the ACTIVE key (since HF28 the owner key no longer signs for it): \
                  import the account's active key",
@@ -551,6 +583,7 @@ impl Engine {
         account: &AccountPolicy,
         view: &AgreedView,
     ) -> Result<Result<Built, Refusal>, Error> {
+        self.ensure_keys_checked(account).await?;
         let prefix = &self.profile.address_prefix;
         let on_chain = view.witness.signing_key;
         let signer = match self.keys.signer_for(account, &on_chain, prefix) {
@@ -852,13 +885,42 @@ impl Actor<'_> {
     }
 }
 
-/// What the held key is for an account, as one node reports it.
+/// What a held key is for an account, as one node reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum KeyRole {
+    /// It alone satisfies the active authority.
     Active,
+    /// It alone satisfies the owner authority.
     Owner,
+    /// It has weight in the active or owner authority, below the threshold (a multisig part).
+    Part,
+    /// It has no weight in either.
     Neither,
+    /// The node knows no such account.
     NoAccount,
+}
+
+impl KeyRole {
+    fn of(account: Option<&vwf_shared::rpc::Account>, key: &PublicKey) -> Self {
+        match account {
+            None => KeyRole::NoAccount,
+            Some(a) if a.active.is_satisfied_by(key) => KeyRole::Active,
+            Some(a) if a.owner.is_satisfied_by(key) => KeyRole::Owner,
+            Some(a) if a.active.key_weight(key) > 0 || a.owner.key_weight(key) > 0 => KeyRole::Part,
+            Some(_) => KeyRole::Neither,
+        }
+    }
+
+    /// "is an ACTIVE key of NAME", for a refusal.
+    fn describe(self, name: &str) -> String {
+        match self {
+            KeyRole::Active => format!("is an ACTIVE key of {name}"),
+            KeyRole::Owner => format!("is an OWNER key of {name}"),
+            KeyRole::Part => format!("has weight in the active or owner authority of {name}"),
+            KeyRole::Neither => format!("is no authority key of {name}"),
+            KeyRole::NoAccount => format!("belongs to no account {name}"),
+        }
+    }
 }
 
 fn refused(refusal: &Refusal) -> Outcome {

@@ -352,65 +352,6 @@ async fn vit_refuses_signing_key_mode_at_check_config() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `serve` refuses to start, with one clear reason, when the age file does not fit the mode:
-/// it holds the account's active key (named as a server, so only the chain can tell), a key no
-/// account names, or not the signing key the chain holds now.
-#[tokio::test]
-async fn serve_refuses_key_files_that_do_not_fit_signing_key_mode() -> anyhow::Result<()> {
-    let sim = SimChain::spawn(
-        SIM,
-        &[
-            "--nodes",
-            "3",
-            "--block-interval-ms",
-            "300",
-            "--profile",
-            "STEEM",
-        ],
-    )
-    .await?;
-    let nodes: Vec<&str> = (0..3).map(|i| sim.node(i)).collect();
-    let prefix = "STM";
-    let key =
-        |i| -> anyhow::Result<String> { Ok(test_public_key(i)?.to_string_with_prefix(prefix)) };
-    let cases: [(&str, Vec<usize>, String, &str); 3] = [
-        (
-            "the active key named as the primary",
-            vec![0, 2],
-            policy(prefix)?.replace(&key(1)?, &key(0)?),
-            "which is an ACTIVE key of vit-test-witness",
-        ),
-        (
-            "a key no account names",
-            vec![1, 2, 3],
-            policy(prefix)?,
-            "that no account names as a server or target",
-        ),
-        (
-            "not the key on chain",
-            vec![2],
-            policy(prefix)?.replace(&key(1)?, &key(3)?),
-            "this signer holds no private key for it",
-        ),
-    ];
-    for (what, wifs, policy_text, needle) in cases {
-        let options = SignerOptions {
-            profile: "STEEM",
-            signing_wifs: wifs.iter().map(|&i| TEST_WIFS[i].to_owned()).collect(),
-            ..SignerOptions::default()
-        };
-        let setup = SignerSetup::create_with(&nodes, &policy_text, &options)?;
-        let (code, stderr) = setup.serve_refuses()?;
-        assert_eq!(code, Some(2), "{what}: {stderr}");
-        assert!(stderr.contains(needle), "{what}: {stderr}");
-        for wif in TEST_WIFS {
-            assert!(!stderr.contains(wif), "{what}: a WIF in the error");
-        }
-    }
-    sim.stop().await?;
-    Ok(())
-}
-
 /// The monitor checks the signer's mode against its failover plan: a server whose signing key
 /// the signer does not hold is a policy gap (that step could not be signed), and the mode is
 /// printed.

@@ -65,3 +65,33 @@ fn without_a_fallback_the_signer_refuses_rather_than_guess() {
     let empty_url = url_and_props(&witness("", Ok(props(100))), &none);
     assert!(matches!(&empty_url, Err(Error::WitnessData(m)) if m.contains("url")));
 }
+
+/// What a held key is for an account: signing-key mode refuses any weight in the active or
+/// owner authority, a multisig part included.
+#[test]
+fn a_key_with_any_weight_in_an_authority_is_told_apart_from_a_stranger() {
+    use super::KeyRole;
+    use vwf_shared::rpc::{Account, Authority};
+    let key = |seed: u8| {
+        vwf_shared::PrivateKey::from_secret(secrecy::SecretBox::new(Box::new([seed; 32])))
+            .map(|k| k.public_key())
+            .unwrap_or(PublicKey::NULL)
+    };
+    let authority = |threshold: u32, keys: Vec<(PublicKey, u16)>| Authority {
+        weight_threshold: threshold,
+        key_auths: keys,
+        account_auths: Vec::new(),
+    };
+    let account = Account {
+        name: "wit".into(),
+        owner: authority(1, vec![(key(1), 1)]),
+        active: authority(2, vec![(key(2), 2), (key(3), 1)]),
+    };
+    let role = |seed| KeyRole::of(Some(&account), &key(seed));
+    assert_eq!(role(2), KeyRole::Active);
+    assert_eq!(role(1), KeyRole::Owner);
+    assert_eq!(role(3), KeyRole::Part);
+    assert_eq!(role(4), KeyRole::Neither);
+    assert_eq!(KeyRole::of(None, &key(2)), KeyRole::NoAccount);
+    assert!(KeyRole::Part.describe("wit").contains("has weight"));
+}
