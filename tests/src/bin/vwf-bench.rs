@@ -478,6 +478,17 @@ fast_threshold = 1
 preemptive = true
 unreachable_is_evidence = true
 ";
+    /// The `[evidence]` section of the shortest detection window the config allows: one poll,
+    /// a node 2 blocks behind. Not a recommendation (a node that lags 2 blocks once is
+    /// evidence); it shows what the window costs.
+    const EAGER_EVIDENCE: &str = "
+[evidence]
+polls = 1
+stale_blocks = 2
+fast_threshold = 1
+preemptive = true
+unreachable_is_evidence = true
+";
 
     /// A failure mode.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -517,15 +528,20 @@ unreachable_is_evidence = true
         Default,
         /// [`FAST_EVIDENCE`] added.
         Fast,
+        /// [`EAGER_EVIDENCE`] added (only when named on the command line).
+        Eager,
     }
 
     impl Settings {
-        const ALL: [Settings; 2] = [Settings::Default, Settings::Fast];
+        /// What runs when no settings are named.
+        const DEFAULT_SET: [Settings; 2] = [Settings::Default, Settings::Fast];
+        const ALL: [Settings; 3] = [Settings::Default, Settings::Fast, Settings::Eager];
 
         fn name(self) -> &'static str {
             match self {
                 Settings::Default => "default",
                 Settings::Fast => "fast",
+                Settings::Eager => "eager",
             }
         }
     }
@@ -573,7 +589,7 @@ unreachable_is_evidence = true
                 settings.push(s);
             } else {
                 bail!(
-                    "arguments after --incidents: RUNS BLOCK_MS (numbers), modes (crash, stuck, producer), settings (default, fast); got {a:?}"
+                    "arguments after --incidents: RUNS BLOCK_MS (numbers), modes (crash, stuck, producer), settings (default, fast, eager); got {a:?}"
                 );
             }
         }
@@ -586,12 +602,13 @@ unreachable_is_evidence = true
             modes = Mode::ALL.to_vec();
         }
         if settings.is_empty() {
-            settings = Settings::ALL.to_vec();
+            settings = Settings::DEFAULT_SET.to_vec();
         }
         println!(
             "vwf-bench --incidents: {runs} runs per mode and settings, {block_ms} ms blocks, 21 witnesses \
-             (one slot per round), missed_blocks = {MISSED_BLOCKS}; fast = {}\n",
-            FAST_EVIDENCE.trim().replace('\n', " ")
+             (one slot per round), missed_blocks = {MISSED_BLOCKS}; fast = {}; eager = {}\n",
+            FAST_EVIDENCE.trim().replace('\n', " "),
+            EAGER_EVIDENCE.trim().replace('\n', " ")
         );
         println!("mode          settings run offset | missed blocks-to-switch how");
         let mut table = Vec::new();
@@ -772,9 +789,14 @@ unreachable_is_evidence = true
             &options,
             &extras,
         )?;
-        if setting == Settings::Fast {
+        let evidence = match setting {
+            Settings::Default => None,
+            Settings::Fast => Some(FAST_EVIDENCE),
+            Settings::Eager => Some(EAGER_EVIDENCE),
+        };
+        if let Some(evidence) = evidence {
             let mut config = std::fs::read_to_string(&monitor_setup.config)?;
-            config.push_str(FAST_EVIDENCE);
+            config.push_str(evidence);
             std::fs::write(&monitor_setup.config, config)?;
         }
         let log = signer_setup.dir.path().join("monitor.log");
