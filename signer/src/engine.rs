@@ -293,11 +293,7 @@ impl Engine {
             ),
             KeyMode::SigningKey => format!(
                 "signing keys {}",
-                self.keys
-                    .servers_held(account)
-                    .map(|s| format!("{} ({})", s.key.to_string_with_prefix(prefix), s.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                self.keys.servers_held_text(account, prefix).join(", ")
             ),
         }
     }

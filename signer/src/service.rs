@@ -154,14 +154,7 @@ impl Signer for SignerService {
                             .unwrap_or_default(),
                         Vec::new(),
                     ),
-                    KeyMode::SigningKey => (
-                        String::new(),
-                        keys.servers_held(a)
-                            .map(|s| {
-                                format!("{} ({})", s.key.to_string_with_prefix(prefix), s.name)
-                            })
-                            .collect(),
-                    ),
+                    KeyMode::SigningKey => (String::new(), keys.servers_held_text(a, prefix)),
                 };
                 pb::AccountStatus {
                     account: a.account.clone(),

@@ -164,6 +164,13 @@ impl AssignedKeys {
             .filter(|s| self.ring.get(&s.key).is_some())
     }
 
+    /// The held signing keys of a signing-key account as "KEY (name)", for the status and logs.
+    pub fn servers_held_text(&self, account: &AccountPolicy, prefix: &str) -> Vec<String> {
+        self.servers_held(account)
+            .map(|s| format!("{} ({})", s.key.to_string_with_prefix(prefix), s.name))
+            .collect()
+    }
+
     /// The public key that signs a change of `account` while the chain holds `on_chain`: the
     /// active key, or in signing-key mode `on_chain` itself when it is a server key the policy
     /// names for the account and its private key is held.
