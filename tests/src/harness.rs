@@ -41,6 +41,23 @@ pub fn default_binary_path() -> anyhow::Result<PathBuf> {
 }
 
 impl SimChain {
+    /// Waits (bounded by `limit`) until the signing keys the chain's applied updates set are
+    /// exactly `expected`, in order.
+    pub async fn wait_applied_keys(
+        &self,
+        what: &str,
+        expected: &[&str],
+        limit: std::time::Duration,
+    ) -> anyhow::Result<()> {
+        crate::wait::wait_for(
+            what,
+            limit,
+            std::time::Duration::from_millis(50),
+            || async move { Ok(self.control().applied_keys().await? == expected) },
+        )
+        .await
+    }
+
     /// Starts `binary` with `args` and waits (bounded) for the ports line. Its stderr is
     /// discarded unless `VWF_TEST_LOG` is set.
     pub async fn spawn(binary: impl AsRef<Path>, args: &[&str]) -> anyhow::Result<Self> {

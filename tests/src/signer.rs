@@ -128,6 +128,62 @@ impl std::fmt::Debug for SignerOptions {
     }
 }
 
+/// An age file sealed by `vwf-signer key import` in a directory of its own, as a key kept off
+/// the signer host (`witness … --active-key`); the WIF files are removed once sealed.
+#[derive(Debug)]
+pub struct SealedApart {
+    /// Holds the age file and its passphrase file; removed on drop.
+    pub dir: tempfile::TempDir,
+    /// The age file.
+    pub age: String,
+    /// The passphrase file that opens it.
+    pub passphrase: String,
+}
+
+/// Seals `wifs` (one `--wif-file` each) for `profile` into `name` in a new tempdir, with a
+/// passphrase file beside it; fails with stderr if `key import` does.
+pub fn seal_apart(profile: &str, name: &str, wifs: &[&str]) -> anyhow::Result<SealedApart> {
+    let dir = tempfile::tempdir()?;
+    let text = |p: PathBuf| {
+        p.to_str()
+            .map(str::to_owned)
+            .context("tempdir is not UTF-8")
+    };
+    let age = text(dir.path().join(name))?;
+    let passphrase = text(dir.path().join("passphrase"))?;
+    write_private(Path::new(&passphrase), "kept apart\n")?;
+    let mut wif_files = Vec::new();
+    for (i, wif) in wifs.iter().enumerate() {
+        let file = dir.path().join(format!("key-{i}.wif"));
+        write_private(&file, wif)?;
+        wif_files.push(text(file)?);
+    }
+    let mut args = vec![
+        "key",
+        "import",
+        "--profile",
+        profile,
+        "--out",
+        &age,
+        "--passphrase-file",
+        &passphrase,
+        "--scrypt-work-factor",
+        "2",
+    ];
+    for file in &wif_files {
+        args.extend(["--wif-file", file.as_str()]);
+    }
+    run(&workspace_binary("vwf-signer")?, &args)?;
+    for file in &wif_files {
+        std::fs::remove_file(file)?;
+    }
+    Ok(SealedApart {
+        dir,
+        age,
+        passphrase,
+    })
+}
+
 /// Files for one signer: certificates, the sealed key, the config.
 #[derive(Debug)]
 pub struct SignerSetup {
@@ -420,6 +476,26 @@ dir = "{state}"
         Ok(channel)
     }
 
+    /// Waits (bounded by `limit`) until the audit log holds `count` `set-signing-key` entries
+    /// with this `decision` (the signer writes `applied` once a quorum shows the block, after
+    /// the chain applied it); returns them.
+    pub async fn wait_audited(
+        &self,
+        decision: &str,
+        count: usize,
+        limit: std::time::Duration,
+    ) -> anyhow::Result<Vec<Value>> {
+        let what = format!("{count} {decision} lines in the audit log");
+        crate::wait::wait_for(
+            &what,
+            limit,
+            std::time::Duration::from_millis(50),
+            || async { Ok(self.audited(decision)?.len() >= count) },
+        )
+        .await?;
+        self.audited(decision)
+    }
+
     /// The audit log's `set-signing-key` entries with this `decision`.
     pub fn audited(&self, decision: &str) -> anyhow::Result<Vec<Value>> {
         Ok(self
@@ -436,4 +512,24 @@ dir = "{state}"
             .map(|line| serde_json::from_str(line).map_err(Into::into))
             .collect()
     }
+}
+
+/// Checks that the `applied` audit lines are exactly one `witness_set_properties` per key in
+/// `replaced`, in order, each signed by the key it replaced (named by the policy), sending no
+/// url or props.
+pub fn check_signed_by_replaced_keys(applied: &[Value], replaced: &[&str]) -> anyhow::Result<()> {
+    anyhow::ensure!(applied.len() == replaced.len(), "{applied:?}");
+    for (line, signer_key) in applied.iter().zip(replaced) {
+        let operation = line["operation"].as_str().unwrap_or_default();
+        anyhow::ensure!(
+            operation.starts_with("witness_set_properties")
+                && operation.contains(&format!("{signer_key} (")),
+            "{line}"
+        );
+        anyhow::ensure!(
+            line.get("url").is_none() && line.get("props").is_none(),
+            "{line}"
+        );
+    }
+    Ok(())
 }

@@ -36,7 +36,9 @@ use vwf_tests::client::call_ok;
 use vwf_tests::harness::SimChain;
 use vwf_tests::monitor::{MonitorExtras, MonitorOptions, MonitorSetup};
 use vwf_tests::process::{Daemon, workspace_binary};
-use vwf_tests::signer::{ACCOUNT, MONITOR, SignerOptions, SignerSetup, default_policy};
+use vwf_tests::signer::{
+    ACCOUNT, MONITOR, SignerOptions, SignerSetup, check_signed_by_replaced_keys, default_policy,
+};
 use vwf_tests::tx::test_public_key;
 use vwf_tests::wait::wait_for;
 
@@ -570,13 +572,6 @@ fn seal_text(plaintext: &str, passphrase: &str) -> anyhow::Result<Vec<u8>> {
     Ok(sealed)
 }
 
-async fn wait_keys(sim: &SimChain, what: &str, expected: &[&str]) -> anyhow::Result<()> {
-    wait_for(what, ACT_LIMIT, POLL, || async move {
-        Ok(sim.control().applied_keys().await? == expected)
-    })
-    .await
-}
-
 /// The `operation` text of the audit log's last `applied` line.
 fn last_applied(setup: &SignerSetup) -> anyhow::Result<String> {
     Ok(setup
@@ -709,26 +704,13 @@ async fn signing_keys_never_appear_in_signing_key_mode() -> anyhow::Result<()> {
         .start_logged(&DEBUG_ENV, Some(&dir.join("monitor.log")))
         .await?;
     control.set_server("primary", false).await?;
-    wait_keys(&sim, "the failover to the backup", &[&backup]).await?;
+    sim.wait_applied_keys("the failover to the backup", &[&backup], ACT_LIMIT)
+        .await?;
     control.set_server("backup", false).await?;
-    wait_keys(&sim, "the kill switch", &[&backup, &null]).await?;
-    wait_for(
-        "two applied lines in the audit log",
-        ACT_LIMIT,
-        POLL,
-        || async { Ok(setup.audited("applied")?.len() >= 2) },
-    )
-    .await?;
-    let applied = setup.audited("applied")?;
-    assert_eq!(applied.len(), 2, "{applied:?}");
-    for (line, signer_key) in applied.iter().zip([&primary, &backup]) {
-        let operation = line["operation"].as_str().unwrap_or_default();
-        assert!(
-            operation.starts_with("witness_set_properties")
-                && operation.contains(&format!("{signer_key} (")),
-            "{line}"
-        );
-    }
+    sim.wait_applied_keys("the kill switch", &[&backup, &null], ACT_LIMIT)
+        .await?;
+    let applied = setup.wait_audited("applied", 2, ACT_LIMIT).await?;
+    check_signed_by_replaced_keys(&applied, &[&primary, &backup])?;
     captured.push(("monitor stdout".into(), stop_reading_stdout(monitor).await?));
 
     // Refusals: re-enabling needs the active key (gRPC, witness enable, dry-run).

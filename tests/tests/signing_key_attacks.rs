@@ -6,7 +6,6 @@
 //! operator's `witness enable|disable --active-key` and the dry run never get anything signed
 //! that the policy does not name, nor signed by a key of another account or mode.
 
-use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 
 use anyhow::Context;
@@ -18,7 +17,7 @@ use vwf_proto::v1::signer_client::SignerClient;
 use vwf_shared::{ChainProfile, PrivateKey, ProfileName, PublicKey};
 use vwf_tests::harness::SimChain;
 use vwf_tests::process::{Daemon, workspace_binary};
-use vwf_tests::signer::{ACCOUNT, MONITOR, SignerOptions, SignerSetup, key_request};
+use vwf_tests::signer::{ACCOUNT, MONITOR, SignerOptions, SignerSetup, key_request, seal_apart};
 use vwf_tests::tx::{NULL_KEY, TEST_WIFS, test_public_key};
 
 const SIM: &str = env!("CARGO_BIN_EXE_vwf-simchain");
@@ -621,33 +620,7 @@ async fn a_multi_key_active_key_file_is_refused_before_signing() -> anyhow::Resu
     )
     .await?;
     let config = w.setup.config.to_str().context("config")?.to_owned();
-    let apart = tempfile::tempdir()?;
-    let path = |p: &std::path::Path| p.to_str().map(str::to_owned).context("path");
-    let pass = apart.path().join("pass");
-    let age = apart.path().join("several.age");
-    let mut import = vec![
-        "key".to_owned(),
-        "import".into(),
-        "--profile".into(),
-        "STEEM".into(),
-        "--out".into(),
-        path(&age)?,
-        "--passphrase-file".into(),
-        path(&pass)?,
-        "--scrypt-work-factor".into(),
-        "2".into(),
-    ];
-    std::fs::write(&pass, "pw\n")?;
-    std::fs::set_permissions(&pass, std::fs::Permissions::from_mode(0o600))?;
-    for i in [0, 1] {
-        let file = apart.path().join(format!("k{i}.wif"));
-        std::fs::write(&file, TEST_WIFS[i])?;
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
-        import.extend(["--wif-file".into(), path(&file)?]);
-    }
-    let import: Vec<&str> = import.iter().map(String::as_str).collect();
-    let imported = signer_command(&import)?;
-    assert!(imported.status.success(), "{}", text(&imported));
+    let apart = seal_apart("STEEM", "several.age", &[TEST_WIFS[0], TEST_WIFS[1]])?;
     let signed_before = signed_requests(&w.sim).await?;
     let output = signer_command(&[
         "witness",
@@ -656,9 +629,9 @@ async fn a_multi_key_active_key_file_is_refused_before_signing() -> anyhow::Resu
         &config,
         "--yes",
         "--active-key",
-        &path(&age)?,
+        &apart.age,
         "--active-passphrase-file",
-        &path(&pass)?,
+        &apart.passphrase,
     ])?;
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -807,30 +780,7 @@ async fn a_wrong_active_key_file_is_refused_before_anything_is_broadcast() -> an
     )
     .await?;
     let config = world.setup.config.to_str().context("config")?.to_owned();
-    let apart = tempfile::tempdir()?;
-    let path = |p: &std::path::Path| p.to_str().map(str::to_owned).context("path");
-    let wif_file = apart.path().join("wrong.wif");
-    let pass_file = apart.path().join("pass");
-    let age_file = apart.path().join("wrong.age");
-    for (file, content) in [(&wif_file, TEST_WIFS[3]), (&pass_file, "pw\n")] {
-        std::fs::write(file, content)?;
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
-    }
-    let imported = signer_command(&[
-        "key",
-        "import",
-        "--profile",
-        "STEEM",
-        "--out",
-        &path(&age_file)?,
-        "--passphrase-file",
-        &path(&pass_file)?,
-        "--wif-file",
-        &path(&wif_file)?,
-        "--scrypt-work-factor",
-        "2",
-    ])?;
-    assert!(imported.status.success(), "{}", text(&imported));
+    let apart = seal_apart("STEEM", "wrong.age", &[TEST_WIFS[3]])?;
     let refused = signer_command(&[
         "witness",
         "disable",
@@ -838,9 +788,9 @@ async fn a_wrong_active_key_file_is_refused_before_anything_is_broadcast() -> an
         &config,
         "--yes",
         "--active-key",
-        &path(&age_file)?,
+        &apart.age,
         "--active-passphrase-file",
-        &path(&pass_file)?,
+        &apart.passphrase,
     ])?;
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     let line = String::from_utf8_lossy(&refused.stderr).trim().to_owned();

@@ -6,7 +6,6 @@
 //!
 //! Real binaries on 127.0.0.1: `vwf-simchain` (3 nodes), `vwf-signer serve`, `vwf-monitor run`.
 
-use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 use std::time::Duration;
 
@@ -15,15 +14,15 @@ use vwf_shared::{ChainProfile, PublicKey};
 use vwf_tests::harness::SimChain;
 use vwf_tests::monitor::{MonitorExtras, MonitorOptions, MonitorSetup};
 use vwf_tests::process::workspace_binary;
-use vwf_tests::signer::{ACCOUNT, MONITOR, SignerOptions, SignerSetup};
+use vwf_tests::signer::{
+    ACCOUNT, MONITOR, SignerOptions, SignerSetup, check_signed_by_replaced_keys, seal_apart,
+};
 use vwf_tests::tx::{TEST_WIFS, test_public_key};
-use vwf_tests::wait::wait_for;
 
 const SIM: &str = env!("CARGO_BIN_EXE_vwf-simchain");
 const BLOCK_MS: u64 = 150;
 /// Two full 21-slot rounds plus slack: time for the witness to miss twice and be switched.
 const ACT_LIMIT: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_millis(50);
 
 /// The signer's policy in signing-key mode: the backup (test key 2) is a target, the primary
 /// (test key 1) a server the signer may switch away from, the kill switch allowed.
@@ -53,13 +52,6 @@ may = ["switch", "disable", "dry-run", "status"]
         backup = key(2)?,
         primary = key(1)?,
     ))
-}
-
-async fn wait_keys(sim: &SimChain, what: &str, expected: &[&str]) -> anyhow::Result<()> {
-    wait_for(what, ACT_LIMIT, POLL, || async move {
-        Ok(sim.control().applied_keys().await? == expected)
-    })
-    .await
 }
 
 fn text(output: &Output) -> String {
@@ -188,33 +180,15 @@ async fn failover_and_kill_switch_without_the_active_key(
     let monitor = monitor_setup.start(&[]).await?;
     let control = sim.control();
     control.set_server("primary", false).await?;
-    wait_keys(&sim, "failover to the backup", &[&backup]).await?;
+    sim.wait_applied_keys("failover to the backup", &[&backup], ACT_LIMIT)
+        .await?;
     control.set_server("backup", false).await?;
-    wait_keys(&sim, "kill switch", &[&backup, &null]).await?;
+    sim.wait_applied_keys("kill switch", &[&backup, &null], ACT_LIMIT)
+        .await?;
 
     // Both changes were witness_set_properties, each signed by the key it replaced.
-    // The signer writes `applied` once a quorum shows the block, after the chain applied it.
-    wait_for(
-        "two applied lines in the audit log",
-        ACT_LIMIT,
-        POLL,
-        || async { Ok(setup.audited("applied")?.len() >= 2) },
-    )
-    .await?;
-    let applied = setup.audited("applied")?;
-    assert_eq!(applied.len(), 2, "{applied:?}");
-    for (line, signer_key) in applied.iter().zip([&primary, &backup]) {
-        let operation = line["operation"].as_str().unwrap_or_default();
-        assert!(
-            operation.starts_with("witness_set_properties")
-                && operation.contains(&format!("{signer_key} (")),
-            "{line}"
-        );
-        assert!(
-            line.get("url").is_none() && line.get("props").is_none(),
-            "{line}"
-        );
-    }
+    let applied = setup.wait_audited("applied", 2, ACT_LIMIT).await?;
+    check_signed_by_replaced_keys(&applied, &[&primary, &backup])?;
 
     // The monitor's status says which mode the signer uses.
     let monitor_config = monitor_setup
@@ -259,34 +233,7 @@ async fn failover_and_kill_switch_without_the_active_key(
 
     // With the active key from a file of its own (kept off the signer host in production):
     // a witness_update signed with it.
-    let apart = tempfile::tempdir()?;
-    let wif_file = apart.path().join("active.wif");
-    let pass_file = apart.path().join("passphrase");
-    let age_file = apart.path().join("active.age");
-    for (file, content) in [
-        (&wif_file, TEST_WIFS[0]),
-        (&pass_file, "another passphrase\n"),
-    ] {
-        std::fs::write(file, content)?;
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
-    }
-    let path = |p: &std::path::Path| p.to_str().map(str::to_owned).context("path");
-    let imported = signer_command(&[
-        "key",
-        "import",
-        "--profile",
-        profile,
-        "--out",
-        &path(&age_file)?,
-        "--passphrase-file",
-        &path(&pass_file)?,
-        "--wif-file",
-        &path(&wif_file)?,
-        "--scrypt-work-factor",
-        "2",
-    ])?;
-    assert!(imported.status.success(), "{}", text(&imported));
-    std::fs::remove_file(&wif_file)?;
+    let apart = seal_apart(profile, "active.age", &[TEST_WIFS[0]])?;
     let enabled = signer_command(&[
         "witness",
         "enable",
@@ -296,9 +243,9 @@ async fn failover_and_kill_switch_without_the_active_key(
         &primary,
         "--yes",
         "--active-key",
-        &path(&age_file)?,
+        &apart.age,
         "--active-passphrase-file",
-        &path(&pass_file)?,
+        &apart.passphrase,
     ])?;
     assert!(enabled.status.success(), "{}", text(&enabled));
     assert!(
